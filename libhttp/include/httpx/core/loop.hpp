@@ -1,0 +1,111 @@
+/// The event loop (Node's libuv loop): runs callbacks, timers and I/O on one thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+
+namespace httpx::core {
+
+class Loop;
+
+/// A pending `set_timeout` / `set_interval` callback. Node: the `Timeout` object.
+/// Made by `Loop::set_timeout`; the loop keeps it alive while it is armed.
+class Timer : public std::enable_shared_from_this<Timer> {
+ public:
+  ~Timer();
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+
+  /// Disarms the timer; its callback will not run. Node: `clearTimeout(t)` / `t.close()`.
+  void close();
+  /// Re-arms with the original delay, counted from now, also after a timeout fired; a closed timer
+  /// stays closed. Node: `timeout.refresh()`.
+  void refresh();
+  /// Lets the loop's `run()` return while this timer is armed. Node: `timeout.unref()`.
+  void unref();
+  /// Undoes `unref()`. Node: `timeout.ref()`.
+  void ref();
+  /// Node: `timeout.hasRef()`.
+  bool has_ref() const noexcept { return refed_; }
+  /// True while armed (before firing for a timeout, until closed for an interval).
+  bool active() const noexcept { return active_; }
+
+ private:
+  friend class Loop;
+  struct Impl;
+  Timer(Loop& loop, std::function<void()> fn, std::chrono::milliseconds delay, bool repeat);
+  void arm();
+  void fire();
+  void set_active(bool active);
+
+  Loop& loop_;
+  std::function<void()> fn_;
+  std::chrono::milliseconds delay_;
+  bool repeat_;
+  bool refed_ = true;
+  bool active_ = false;
+  bool closed_ = false;
+  bool holds_ref_ = false;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// One event loop over an `asio::io_context`. Every libhttp object belongs to one loop and is used
+/// from the thread that runs it; scale across cores with one loop per thread.
+///
+/// Like Node's process, `run()` returns when nothing *referenced* is left: no posted callback, no
+/// armed referenced timer, no referenced socket or listener. Handles that are `unref()`ed (an idle
+/// pooled socket, a housekeeping timer) do not keep it running.
+class Loop {
+ public:
+  Loop();
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  /// Runs until nothing referenced is left or `stop()` is called.
+  void run();
+  /// Like `run()`, but returns after `limit` at the latest; true when it ended because nothing was
+  /// left (or `stop()`), false on the time limit. For tests and bounded waits.
+  bool run_for(std::chrono::milliseconds limit);
+  /// Makes `run()` return as soon as the running callback returns. Pending work stays queued.
+  void stop();
+  /// True when a referenced handle or a posted callback is pending.
+  bool alive() const noexcept { return refs_ > 0 || posted_ > 0; }
+
+  /// Runs `fn` on the loop thread after the current callback (Node: `process.nextTick`).
+  /// Never runs `fn` inside this call. May be called from the loop thread only.
+  void post(std::function<void()> fn);
+
+  /// Node: `setTimeout(fn, delay)`. The returned timer may be ignored: the loop keeps it alive.
+  std::shared_ptr<Timer> set_timeout(std::function<void()> fn, std::chrono::milliseconds delay);
+  /// Node: `setInterval(fn, interval)`.
+  std::shared_ptr<Timer> set_interval(std::function<void()> fn, std::chrono::milliseconds interval);
+  /// Node: `clearTimeout(timer)`; a null or fired timer is ignored.
+  static void clear_timeout(const std::shared_ptr<Timer>& timer);
+  /// Node: `clearInterval(timer)`.
+  static void clear_interval(const std::shared_ptr<Timer>& timer) { clear_timeout(timer); }
+
+  /// The number of referenced handles keeping `run()` alive.
+  std::size_t ref_count() const noexcept { return refs_; }
+
+  /// For handles: one active referenced handle more / less (timers, sockets, listeners).
+  void add_ref();
+  void release_ref();
+
+  struct Impl;
+  /// The asio machinery, for libhttp's own sources (see src/detail/loop_impl.hpp).
+  Impl& impl() noexcept { return *impl_; }
+
+ private:
+  void maybe_stop();
+
+  std::size_t refs_ = 0;
+  std::size_t posted_ = 0;
+  // Set while the destructor tears asio down: handles released then must not post or stop.
+  bool destroying_ = false;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace httpx::core

@@ -1,0 +1,303 @@
+/// Byte streams with backpressure: Node's stream.Readable, stream.Writable and stream.Duplex.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "httpx/core/encoding.hpp"
+#include "httpx/core/event.hpp"
+#include "httpx/core/loop.hpp"
+
+namespace httpx::core {
+
+/// Completion of a write, an end or a destroy step: empty on success.
+using Callback = std::function<void(std::error_code)>;
+
+/// The events of every stream. A readable-only stream never emits the writable ones and the
+/// other way round. Derived classes extend this struct (see net::SocketEvents).
+struct StreamEvents {
+  virtual ~StreamEvents() = default;
+  Signal<> close;                      ///< Node: 'close' — after destroy, last event.
+  ErrorSignal error;                   ///< Node: 'error' — at most once; thrown when unheard.
+  Signal<std::string_view> data;       ///< Node: 'data' — bytes, or text after set_encoding().
+  Signal<> end;                        ///< Node: 'end' — all data was consumed.
+  Signal<> pause;                      ///< Node: 'pause'
+  Signal<> resume;                     ///< Node: 'resume'
+  Signal<> drain;                      ///< Node: 'drain' — write() may be called again.
+  Signal<> prefinish;                  ///< Node: 'prefinish' — end() called, all data flushed.
+  Signal<> finish;                     ///< Node: 'finish' — after prefinish and the final step.
+};
+
+/// What every stream has: its loop, its events, and destruction. Not used alone.
+/// Ownership: streams are made with std::make_shared (or a `create()`), and every pending step
+/// holds a shared_ptr, so a stream lives until its work is done and 'close' was emitted.
+class Stream : public std::enable_shared_from_this<Stream> {
+ public:
+  virtual ~Stream() = default;
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  /// The stream's events (a derived stream returns its own extended struct).
+  StreamEvents& events() noexcept { return *events_; }
+  /// The loop this stream belongs to.
+  Loop& loop() const noexcept { return *loop_; }
+
+  /// Tears the stream down: pending writes are dropped, 'error' (when `ec` is set) and then 'close'
+  /// are emitted on a later tick. Repeated calls do nothing. Node: `stream.destroy([error])`.
+  void destroy(std::error_code ec = {});
+  /// Node: `stream.destroyed`.
+  bool destroyed() const noexcept { return destroyed_; }
+  /// True once 'close' was emitted. Node: `stream.closed`.
+  bool closed() const noexcept { return close_emitted_; }
+  /// The error the stream was destroyed with, if any. Node: `stream.errored`.
+  std::error_code errored() const noexcept { return errored_; }
+
+ protected:
+  /// `events` may be a derived struct; a derived class reaches it with a static_cast.
+  Stream(Loop& loop, std::unique_ptr<StreamEvents> events);
+  explicit Stream(Loop& loop) : Stream(loop, std::make_unique<StreamEvents>()) {}
+
+  /// The implementation's teardown; call `done` (maybe later) when resources are released.
+  /// Node: `_destroy(err, cb)`.
+  virtual void do_destroy(std::error_code ec, Callback done) { done(ec); }
+
+  /// Emits 'error' once per stream (Node's errorEmitted rule); used by the sides.
+  void emit_error(std::error_code ec);
+  /// Posts `fn` to the loop, holding this stream alive until it ran.
+  void defer(std::function<void()> fn);
+
+  bool auto_destroy_ = true;  ///< Node: autoDestroy (default true).
+  bool emit_close_ = true;    ///< Node: emitClose (default true).
+
+ private:
+  Loop* loop_;
+  std::unique_ptr<StreamEvents> events_;
+  bool destroyed_ = false;
+  bool error_emitted_ = false;
+  bool close_emitted_ = false;
+  std::error_code errored_;
+};
+
+/// Options of a readable stream. Node: `new stream.Readable(options)`.
+struct ReadableOptions {
+  std::size_t high_water_mark = 16384;  ///< bytes buffered before push() returns false; Node 16384.
+  std::optional<Encoding> encoding{};     ///< decode 'data' to text; Node: encoding (null).
+};
+
+/// Options of a writable stream. Node: `new stream.Writable(options)`.
+struct WritableOptions {
+  std::size_t high_water_mark = 16384;      ///< bytes buffered before write() returns false.
+  Encoding default_encoding = Encoding::utf8;  ///< for text chunks; Node: defaultEncoding ('utf8').
+};
+
+class Writable;
+
+/// Options of `Readable::pipe`. Node: `readable.pipe(dest, { end })`.
+struct PipeOptions {
+  bool end = true;  ///< end the destination when the source ends.
+};
+
+/// A source of bytes. Node: `stream.Readable`, in flowing mode: attaching a 'data' listener (or
+/// `resume()`) starts the flow, `pause()` stops it, and while paused the buffer fills to the
+/// high-water mark and the implementation stops producing (`push()` returns false) — that is the
+/// backpressure a slow consumer exerts on a socket.
+/// An implementation overrides `do_read()` and feeds data with `push()` / `push_end()`.
+class Readable : public virtual Stream {
+ public:
+  /// Switches to flowing mode; 'data' resumes on a later tick. Node: `readable.resume()`.
+  void resume();
+  /// Stops 'data' events; buffered data stays. Node: `readable.pause()`.
+  void pause();
+  /// Node: `readable.isPaused()`.
+  bool is_paused() const noexcept { return flowing_ == Flow::paused; }
+  /// Emits text decoded with `encoding` instead of bytes. Node: `readable.setEncoding(enc)`.
+  void set_encoding(Encoding encoding);
+  /// Sends all data to `dest`, pausing when `dest.write()` returns false until 'drain'.
+  /// Returns `dest`. Node: `readable.pipe(dest[, options])`.
+  std::shared_ptr<Writable> pipe(std::shared_ptr<Writable> dest, PipeOptions options = {});
+  /// Stops piping into `dest` (or into every destination when null). Node: `readable.unpipe()`.
+  void unpipe(const std::shared_ptr<Writable>& dest = nullptr);
+
+  /// Node: `readable.readable` — true until 'end', an error or destroy.
+  bool readable() const noexcept;
+  /// Node: `readable.readableEnded` — 'end' was emitted.
+  bool readable_ended() const noexcept { return end_emitted_; }
+  /// Node: `readable.readableFlowing` — nullopt before anything chose a mode.
+  std::optional<bool> readable_flowing() const noexcept;
+  /// Node: `readable.readableLength` — bytes buffered.
+  std::size_t readable_length() const noexcept { return length_; }
+  /// Node: `readable.readableHighWaterMark`.
+  std::size_t readable_high_water_mark() const noexcept { return high_water_mark_; }
+
+  /// For implementations: hands `chunk` to the consumer; false when the buffer reached the
+  /// high-water mark and production should stop until `do_read()` is called again.
+  /// Node: `readable.push(chunk)`.
+  bool push(std::string_view chunk);
+  /// For implementations: no more data. Node: `readable.push(null)`.
+  void push_end();
+
+ protected:
+  explicit Readable(ReadableOptions options = {});
+
+  /// The implementation produces data now (Node: `_read(size)`): call `push()` now or later.
+  /// Called again only after a `push()`.
+  virtual void do_read(std::size_t size) = 0;
+  /// Called right after 'end' was emitted; destroys the stream (Node's autoDestroy). Duplex
+  /// streams wait for their writable side too.
+  virtual void on_readable_ended();
+
+ private:
+  enum class Flow { unset, flowing, paused };
+  struct PipeTarget {
+    std::shared_ptr<Writable> dest;
+    ListenerId drain_id;
+    ListenerId error_id;
+    ListenerId close_id;
+    bool end;
+    bool awaiting_drain = false;
+  };
+
+  void schedule_flow();
+  void flow();
+  void schedule_read_more();
+  void read_more();
+  void maybe_end();
+  void emit_data(std::string_view chunk);
+  void on_pipe_data(std::string_view chunk);
+  void remove_pipe(std::size_t index);
+
+  std::size_t high_water_mark_;
+  std::deque<std::string> buffer_;
+  std::size_t length_ = 0;
+  Flow flowing_ = Flow::unset;
+  bool ended_ = false;          // push_end() was called
+  bool end_emitted_ = false;
+  bool end_scheduled_ = false;
+  bool reading_ = false;        // do_read() was called and no push() answered it yet
+  bool in_read_call_ = false;   // do_read() has not returned yet (Node's state.sync)
+  bool flow_scheduled_ = false;
+  bool read_more_scheduled_ = false;
+  std::optional<StringDecoder> decoder_;
+  std::vector<PipeTarget> pipes_;
+  ListenerId pipe_data_id_ = 0;
+};
+
+/// A sink of bytes. Node: `stream.Writable`: `write()` buffers beyond what the implementation is
+/// writing and returns false once the buffer reaches the high-water mark; 'drain' says when to
+/// continue. `end()` flushes, runs the final step, then emits 'prefinish' and 'finish'.
+/// An implementation overrides `do_write()` (and optionally `do_writev()` and `do_final()`).
+class Writable : public virtual Stream {
+ public:
+  /// Queues bytes; false when the caller should wait for 'drain'. `cb` runs when the chunk was
+  /// handed on, or with the error. After end(): ERR_STREAM_WRITE_AFTER_END on 'error' and `cb`;
+  /// after destroy: ERR_STREAM_DESTROYED. Node: `writable.write(chunk[, cb])`.
+  bool write(std::string_view chunk, Callback cb = {});
+  /// Queues text converted with `encoding`. Node: `writable.write(string, encoding[, cb])`.
+  bool write(std::string_view text, Encoding encoding, Callback cb = {});
+  /// Ends the stream; `cb` runs on 'finish' or with the error. Node: `writable.end([cb])`.
+  void end(Callback cb = {});
+  /// Writes `chunk`, then ends. Node: `writable.end(chunk[, cb])`.
+  void end(std::string_view chunk, Callback cb = {});
+  /// Writes `text` converted with `encoding`, then ends. Node: `writable.end(string, encoding[, cb])`.
+  void end(std::string_view text, Encoding encoding, Callback cb = {});
+  /// Buffers writes until `uncork()`, to hand them on together. Node: `writable.cork()`.
+  void cork();
+  /// Undoes one `cork()`; the last one flushes. Node: `writable.uncork()`.
+  void uncork();
+  /// Node: `writable.setDefaultEncoding(encoding)`.
+  void set_default_encoding(Encoding encoding) noexcept { default_encoding_ = encoding; }
+
+  /// Node: `writable.writable` — write() may be called.
+  bool writable() const noexcept;
+  /// Node: `writable.writableEnded` — end() was called.
+  bool writable_ended() const noexcept { return ending_; }
+  /// Node: `writable.writableFinished` — 'finish' is about to be or was emitted.
+  bool writable_finished() const noexcept { return finished_; }
+  /// Node: `writable.writableCorked` — how many uncork() calls would flush.
+  std::size_t writable_corked() const noexcept { return corked_; }
+  /// Node: `writable.writableLength` — bytes queued and not yet handed on.
+  std::size_t writable_length() const noexcept { return length_; }
+  /// Node: `writable.writableHighWaterMark`.
+  std::size_t writable_high_water_mark() const noexcept { return high_water_mark_; }
+  /// Node: `writable.writableNeedDrain` — write() returned false and 'drain' is still to come.
+  bool writable_need_drain() const noexcept { return need_drain_; }
+
+ protected:
+  explicit Writable(WritableOptions options = {});
+
+  /// Hands one chunk on; call `done` once (maybe later), with an error to fail the stream.
+  /// Node: `_write(chunk, encoding, callback)`.
+  virtual void do_write(std::string chunk, Callback done) = 0;
+  /// Hands several chunks on at once (after cork/uncork or while a write was pending). The default
+  /// writes them one by one through do_write(). Node: `_writev(chunks, callback)`.
+  virtual void do_writev(std::vector<std::string> chunks, Callback done);
+  /// Runs after the last write and before 'finish'. Node: `_final(callback)`.
+  virtual void do_final(Callback done) { done({}); }
+  /// Called right after 'finish'; destroys the stream (Node's autoDestroy). Duplex streams wait for
+  /// their readable side too.
+  virtual void on_writable_finished();
+  /// True when a write could be handed on right now (not writing, not corked, not destroyed).
+  bool writable_idle() const noexcept { return !writing_ && corked_ == 0; }
+
+ private:
+  struct Pending {
+    std::string chunk;
+    Callback cb;
+  };
+
+  bool write_or_buffer(std::string chunk, Callback cb);
+  void fail_write(errc e, Callback cb);
+  void start_write(std::vector<Pending> batch);
+  void on_write_done(std::error_code ec, std::size_t bytes, std::vector<Callback> callbacks);
+  void after_write(const std::vector<Callback>& callbacks);
+  void clear_buffer();
+  void finish_maybe();
+  void prefinish();
+  void finish();
+
+  std::size_t high_water_mark_;
+  Encoding default_encoding_;
+  std::deque<Pending> buffered_;
+  std::size_t length_ = 0;
+  std::size_t corked_ = 0;
+  bool writing_ = false;
+  bool in_write_call_ = false;  // do_write() has not returned yet (Node's state.sync)
+  bool need_drain_ = false;
+  bool ending_ = false;
+  bool final_called_ = false;
+  bool prefinished_ = false;
+  bool finished_ = false;
+  bool finish_scheduled_ = false;
+  std::vector<Callback> end_callbacks_;
+};
+
+/// Options of a duplex stream. Node: `new stream.Duplex(options)`.
+struct DuplexOptions {
+  ReadableOptions readable{};    ///< the reading side.
+  WritableOptions writable{};    ///< the writing side.
+  bool allow_half_open = true;  ///< false: end the writable side when the readable side ends.
+};
+
+/// Both a Readable and a Writable (Node: `stream.Duplex`); sockets are duplex streams. It is
+/// destroyed (and emits 'close') once 'end' and 'finish' were both emitted.
+class Duplex : public Readable, public Writable {
+ public:
+  /// Node: `duplex.allowHalfOpen`.
+  bool allow_half_open() const noexcept { return allow_half_open_; }
+
+ protected:
+  explicit Duplex(DuplexOptions options = {});
+  void on_readable_ended() override;
+  void on_writable_finished() override;
+
+  bool allow_half_open_;
+};
+
+}  // namespace httpx::core

@@ -1,0 +1,171 @@
+/// A TCP or Unix-domain stream socket as a duplex stream. Node: `net.Socket`.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include "httpx/core/event.hpp"
+#include "httpx/core/loop.hpp"
+#include "httpx/core/stream.hpp"
+
+namespace httpx::net {
+
+namespace detail {
+class Transport;
+}
+
+/// The answer of a lookup: an error, or an address and its family (4 or 6).
+using LookupCallback = std::function<void(std::error_code ec, std::string address, int family)>;
+/// A custom name resolver with `dns.lookup`'s shape: resolve `hostname`, restricted to `family`
+/// (0 = any), and answer through the callback (now or later). Node: the `lookup` option.
+using LookupFunction = std::function<void(const std::string& hostname, int family, LookupCallback callback)>;
+
+/// The events of a socket: the stream events plus Node's socket events.
+struct SocketEvents : core::StreamEvents {
+  core::Signal<> connect;  ///< Node: 'connect' — the connection is established.
+  core::Signal<> ready;    ///< Node: 'ready' — right after 'connect'.
+  core::Signal<> timeout;  ///< Node: 'timeout' — idle for set_timeout(); the socket stays open.
+  /// Node: 'lookup' (err, address, family, host) — after resolving a host name (not for IPs).
+  core::Signal<std::error_code, const std::string&, int, const std::string&> lookup;
+};
+
+/// Options of `Socket::connect`. Node: `socket.connect(options)`.
+struct ConnectOptions {
+  std::string host = "localhost";   ///< Host name or IP address; Node default 'localhost'.
+  int port = 0;                     ///< Required for TCP (0..65535).
+  int family = 0;                   ///< 4, 6, or 0 for both; Node: family.
+  std::string local_address{};        ///< Bind to this local address first; Node: localAddress.
+  int local_port = 0;               ///< Bind to this local port first; Node: localPort.
+  LookupFunction lookup{};            ///< Custom resolver; default getaddrinfo; Node: lookup.
+  std::string path{};                 ///< Unix-domain socket path; replaces host/port; Node: path.
+  bool no_delay = false;            ///< Disable Nagle once connected; Node: noDelay (false).
+  bool keep_alive = false;          ///< Enable TCP keep-alive once connected; Node: keepAlive.
+  std::chrono::milliseconds keep_alive_initial_delay{0};  ///< Node: keepAliveInitialDelay.
+  std::optional<std::chrono::milliseconds> timeout{};       ///< set_timeout() before connecting.
+};
+
+/// Options of a socket object. Node: `new net.Socket(options)`.
+struct SocketOptions {
+  bool allow_half_open = false;         ///< Keep writing after the peer ended; Node: false.
+  std::size_t high_water_mark = 16384;  ///< For both directions; Node: 16384.
+};
+
+/// A connected (or connecting) byte stream over TCP or a Unix-domain socket. Node: `net.Socket`.
+/// Made by `create()` + `connect()`, `Socket::connect_to()`, or by a `Server` for each accepted
+/// connection. Writes made while connecting are queued and sent once connected. Reading stops
+/// while the consumer is paused and its buffer is full (backpressure down to the kernel).
+/// The transport behind it is internal, so TLS can slot in without changing users of Socket.
+class Socket : public core::Duplex {
+ public:
+  /// An unconnected socket. Node: `new net.Socket(options)`.
+  static std::shared_ptr<Socket> create(core::Loop& loop, SocketOptions options = {});
+  /// Creates a socket and connects it; `on_connect` is added as a one-time 'connect' listener.
+  /// Node: `net.createConnection(options[, connectListener])`.
+  static std::shared_ptr<Socket> connect_to(core::Loop& loop, ConnectOptions options,
+                                            std::function<void()> on_connect = {}, SocketOptions socket_options = {});
+
+  ~Socket() override;
+
+  /// The socket's events (stream events plus 'connect', 'ready', 'timeout', 'lookup').
+  SocketEvents& events() noexcept { return static_cast<SocketEvents&>(Stream::events()); }
+
+  /// Starts connecting; failures (lookup, refused, unreachable, bind) are emitted as 'error'
+  /// followed by 'close'. Throws Error(ERR_SOCKET_BAD_PORT) for a TCP port outside 0..65535.
+  /// Node: `socket.connect(options[, listener])`.
+  void connect(ConnectOptions options, std::function<void()> on_connect = {});
+
+  /// Emits 'timeout' after `timeout` without reads or writes; 0 disables. `on_timeout` becomes a
+  /// one-time 'timeout' listener. Node: `socket.setTimeout(timeout[, callback])`.
+  void set_timeout(std::chrono::milliseconds timeout, std::function<void()> on_timeout = {});
+  /// The idle timeout in force (0 = none). Node: `socket.timeout`.
+  std::chrono::milliseconds timeout() const noexcept { return timeout_; }
+  /// Node: `socket.setNoDelay([noDelay])`. Applied once connected when called earlier.
+  void set_no_delay(bool no_delay = true);
+  /// Node: `socket.setKeepAlive([enable][, initialDelay])`.
+  void set_keep_alive(bool enable = false, std::chrono::milliseconds initial_delay = std::chrono::milliseconds(0));
+  /// Lets the loop's run() return while this socket is open. Node: `socket.unref()`.
+  void unref();
+  /// Undoes unref(). Node: `socket.ref()`.
+  void ref();
+  /// Closes with a TCP RST instead of a FIN. Node: `socket.resetAndDestroy()`.
+  void reset_and_destroy();
+
+  /// Node: `socket.remoteAddress` ("" when unknown or for Unix sockets).
+  const std::string& remote_address() const noexcept { return remote_address_; }
+  /// Node: `socket.remotePort` (0 when unknown).
+  int remote_port() const noexcept { return remote_port_; }
+  /// Node: `socket.remoteFamily`: "IPv4", "IPv6" or "".
+  const std::string& remote_family() const noexcept { return remote_family_; }
+  /// Node: `socket.localAddress`.
+  const std::string& local_address() const noexcept { return local_address_; }
+  /// Node: `socket.localPort`.
+  int local_port() const noexcept { return local_port_; }
+  /// Node: `socket.localFamily`.
+  const std::string& local_family() const noexcept { return local_family_; }
+  /// Node: `socket.bytesRead`.
+  std::uint64_t bytes_read() const noexcept { return bytes_read_; }
+  /// Node: `socket.bytesWritten` (bytes handed to write(), including queued ones).
+  std::uint64_t bytes_written() const noexcept { return bytes_written_; }
+  /// Node: `socket.connecting` — connect() was called and 'connect' not yet emitted.
+  bool connecting() const noexcept { return connecting_; }
+  /// Node: `socket.pending` — not connected yet (or never).
+  bool pending() const noexcept { return !connected_; }
+  /// Node: `socket.readyState`: "opening", "open", "readOnly", "writeOnly" or "closed".
+  std::string ready_state() const;
+
+  /// For libhttp's listener: wraps an accepted connection. Not for general use.
+  static std::shared_ptr<Socket> adopt(core::Loop& loop, std::unique_ptr<detail::Transport> transport,
+                                       SocketOptions options);
+
+ protected:
+  explicit Socket(core::Loop& loop, SocketOptions options);
+
+  void do_read(std::size_t size) override;
+  void do_write(std::string chunk, core::Callback done) override;
+  void do_writev(std::vector<std::string> chunks, core::Callback done) override;
+  void do_final(core::Callback done) override;
+  void do_destroy(std::error_code ec, core::Callback done) override;
+
+ private:
+  struct Pending;
+  void attach(std::unique_ptr<detail::Transport> transport);
+  void on_connected();
+  void resolve_and_connect();
+  void try_address(std::size_t index);
+  void start_reading();
+  void on_readable(std::error_code ec);
+  void write_buffers(std::vector<std::string> chunks, core::Callback done);
+  void touch() noexcept;
+  void arm_timeout();
+  void update_ref();
+  void apply_options();
+  void fill_addresses();
+  std::shared_ptr<Socket> self_ptr();
+
+  std::weak_ptr<Socket> weak_self_;
+  std::unique_ptr<detail::Transport> transport_;
+  std::unique_ptr<Pending> pending_;  // connect state and writes queued while connecting
+  bool connecting_ = false;
+  bool connected_ = false;
+  bool reading_ = false;
+  bool refed_ = true;
+  bool holds_ref_ = false;
+  std::optional<bool> no_delay_;
+  std::optional<std::pair<bool, std::chrono::milliseconds>> keep_alive_;
+  std::chrono::milliseconds timeout_{0};
+  std::chrono::steady_clock::time_point last_activity_;
+  std::shared_ptr<core::Timer> timer_;
+  std::string remote_address_, remote_family_, local_address_, local_family_;
+  int remote_port_ = 0;
+  int local_port_ = 0;
+  std::uint64_t bytes_read_ = 0;
+  std::uint64_t bytes_written_ = 0;
+};
+
+}  // namespace httpx::net

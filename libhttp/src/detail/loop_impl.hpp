@@ -1,0 +1,29 @@
+// The asio side of core::Loop, shared by the sources that do I/O (sockets, listeners, timers).
+#pragma once
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <optional>
+#include <vector>
+
+#include "httpx/core/loop.hpp"
+
+namespace httpx::core {
+
+struct Loop::Impl {
+  // One thread per loop: the concurrency hint lets asio skip its internal locking.
+  asio::io_context context{1};
+  // Held while referenced handles exist, so a paused socket keeps run() going as in Node.
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  // A maybe_stop() check is queued (at most one at a time).
+  bool check_queued = false;
+  // Shared by every socket of the loop: readiness-based reads land here first, so an idle
+  // connection holds no read buffer of its own (libuv's slab allocation does the same).
+  std::vector<char> read_buffer = std::vector<char>(64 * 1024);
+};
+
+namespace detail {
+inline asio::io_context& io_context(Loop& loop) { return loop.impl().context; }
+}  // namespace detail
+
+}  // namespace httpx::core

@@ -1,0 +1,514 @@
+// Follows Node's lib/net.js (Socket): connect with lookup, queued writes while connecting,
+// half-close on 'end' unless allowHalfOpen, idle timeouts that only emit 'timeout'.
+#include "httpx/net/socket.hpp"
+
+#include <asio/connect.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/local/stream_protocol.hpp>
+
+#include "detail/loop_impl.hpp"
+#include "detail/transport.hpp"
+
+namespace httpx::net {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+namespace {
+
+bool is_ip_literal(const std::string& host, int& family) {
+  std::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) return false;
+  family = address.is_v4() ? 4 : 6;
+  return true;
+}
+
+// Node's default lookup: getaddrinfo through the loop's resolver; the first address of the
+// requested family wins.
+void default_lookup(core::Loop& loop, const std::string& hostname, int family, LookupCallback cb) {
+  auto resolver = std::make_shared<asio::ip::tcp::resolver>(core::detail::io_context(loop));
+  auto on_resolved = [resolver, family, cb = std::move(cb)](const std::error_code& ec,
+                                                            const asio::ip::tcp::resolver::results_type& results) {
+    if (ec) {
+      cb(ec, {}, 0);
+      return;
+    }
+    for (const auto& entry : results) {
+      const auto address = entry.endpoint().address();
+      if (family == 4 && !address.is_v4()) continue;
+      if (family == 6 && !address.is_v6()) continue;
+      cb({}, address.to_string(), address.is_v4() ? 4 : 6);
+      return;
+    }
+    cb(asio::error::host_not_found, {}, 0);
+  };
+  if (family == 4) {
+    resolver->async_resolve(asio::ip::tcp::v4(), hostname, "", std::move(on_resolved));
+  } else if (family == 6) {
+    resolver->async_resolve(asio::ip::tcp::v6(), hostname, "", std::move(on_resolved));
+  } else {
+    resolver->async_resolve(hostname, "", std::move(on_resolved));
+  }
+}
+
+}  // namespace
+
+// Connect state, and the writes and the end() that arrive before the connection is up.
+struct Socket::Pending {
+  ConnectOptions options;
+  std::string address;  // resolved
+  int family = 0;
+  std::unique_ptr<asio::ip::tcp::socket> tcp;
+  std::unique_ptr<asio::local::stream_protocol::socket> unix_socket;
+  std::vector<std::pair<std::vector<std::string>, core::Callback>> writes;
+  core::Callback final_step;
+};
+
+Socket::Socket(core::Loop& loop, SocketOptions options)
+    : core::Stream(loop, std::make_unique<SocketEvents>()),
+      core::Duplex(core::DuplexOptions{{options.high_water_mark, std::nullopt},
+                                       {options.high_water_mark, core::Encoding::utf8},
+                                       options.allow_half_open}) {}
+
+Socket::~Socket() {
+  if (holds_ref_) loop().release_ref();
+}
+
+std::shared_ptr<Socket> Socket::create(core::Loop& loop, SocketOptions options) {
+  std::shared_ptr<Socket> socket(new Socket(loop, options));
+  socket->weak_self_ = socket;
+  return socket;
+}
+
+// Stream is a virtual base, so shared_from_this() cannot be cast down statically; a weak_ptr
+// of the right type set at creation is cheaper than a dynamic cast on every I/O step.
+std::shared_ptr<Socket> Socket::self_ptr() { return weak_self_.lock(); }
+
+std::shared_ptr<Socket> Socket::connect_to(core::Loop& loop, ConnectOptions options, std::function<void()> on_connect,
+                                           SocketOptions socket_options) {
+  auto socket = create(loop, socket_options);
+  socket->connect(std::move(options), std::move(on_connect));
+  return socket;
+}
+
+std::shared_ptr<Socket> Socket::adopt(core::Loop& loop, std::unique_ptr<detail::Transport> transport,
+                                      SocketOptions options) {
+  auto socket = create(loop, options);
+  socket->attach(std::move(transport));
+  socket->connected_ = true;
+  socket->update_ref();
+  socket->touch();
+  // Node reads an accepted connection at once (up to the high-water mark while nobody consumes).
+  socket->start_reading();
+  return socket;
+}
+
+std::string Socket::ready_state() const {
+  if (connecting_) return "opening";
+  if (destroyed() || !connected_) return "closed";
+  const bool can_read = readable();
+  const bool can_write = writable();
+  if (can_read && can_write) return "open";
+  if (can_read) return "readOnly";
+  if (can_write) return "writeOnly";
+  return "closed";
+}
+
+void Socket::attach(std::unique_ptr<detail::Transport> transport) {
+  transport_ = std::move(transport);
+  fill_addresses();
+  apply_options();
+}
+
+void Socket::fill_addresses() {
+  const auto remote = transport_->remote_endpoint();
+  remote_address_ = remote.family.empty() ? std::string() : remote.address;
+  remote_family_ = remote.family;
+  remote_port_ = remote.port;
+  const auto local = transport_->local_endpoint();
+  local_address_ = local.family.empty() ? std::string() : local.address;
+  local_family_ = local.family;
+  local_port_ = local.port;
+}
+
+void Socket::apply_options() {
+  if (!transport_) return;
+  if (no_delay_) transport_->set_no_delay(*no_delay_);
+  if (keep_alive_) transport_->set_keep_alive(keep_alive_->first, keep_alive_->second);
+}
+
+// A socket keeps the loop running while it is connecting or open and referenced (libuv's rule).
+void Socket::update_ref() {
+  const bool want = refed_ && (connecting_ || connected_) && !destroyed();
+  if (want == holds_ref_) return;
+  holds_ref_ = want;
+  if (want) {
+    loop().add_ref();
+  } else {
+    loop().release_ref();
+  }
+}
+
+void Socket::ref() {
+  refed_ = true;
+  update_ref();
+  if (timer_) timer_->unref();  // the idle timer never keeps the loop alive by itself
+}
+
+void Socket::unref() {
+  refed_ = false;
+  update_ref();
+}
+
+// ---- connecting --------------------------------------------------------------------------------
+
+void Socket::connect(ConnectOptions options, std::function<void()> on_connect) {
+  if (connecting_ || connected_) return;
+  if (options.path.empty() && (options.port < 0 || options.port > 65535)) {
+    throw core::Error(core::errc::err_socket_bad_port, "Port should be >= 0 and < 65536. Received type number (" +
+                                                           std::to_string(options.port) + ").");
+  }
+  if (options.family != 0 && options.family != 4 && options.family != 6) {
+    throw core::Error(core::errc::err_invalid_arg_value,
+                      "The property 'options.family' must be one of: 0, 4, 6. Received " +
+                          std::to_string(options.family));
+  }
+  if (on_connect) events().connect.once(std::move(on_connect));
+  if (options.no_delay) no_delay_ = true;
+  if (options.keep_alive) keep_alive_ = std::make_pair(true, options.keep_alive_initial_delay);
+  if (options.timeout) set_timeout(*options.timeout);
+  connecting_ = true;
+  update_ref();
+  pending_ = std::make_unique<Pending>();
+  pending_->options = std::move(options);
+  // Node starts connecting on a later tick, so listeners attached after connect() hear 'lookup'.
+  defer([this] {
+    if (destroyed()) return;
+    resolve_and_connect();
+  });
+}
+
+void Socket::resolve_and_connect() {
+  auto& opts = pending_->options;
+  auto& ctx = core::detail::io_context(loop());
+  auto self = self_ptr();
+  if (!opts.path.empty()) {
+    pending_->unix_socket = std::make_unique<asio::local::stream_protocol::socket>(ctx);
+    pending_->unix_socket->async_connect(asio::local::stream_protocol::endpoint(opts.path),
+                                         [self](const std::error_code& ec) {
+                                           if (ec == asio::error::operation_aborted || self->destroyed()) return;
+                                           if (ec) {
+                                             self->destroy(ec);
+                                             return;
+                                           }
+                                           auto sock = std::move(self->pending_->unix_socket);
+                                           self->attach(std::make_unique<detail::UnixTransport>(std::move(*sock)));
+                                           self->on_connected();
+                                         });
+    return;
+  }
+  int family = 0;
+  if (is_ip_literal(opts.host, family)) {
+    // Node skips the lookup (and its event) for IP addresses.
+    if (opts.family != 0 && opts.family != family) {
+      destroy(asio::error::address_family_not_supported);
+      return;
+    }
+    pending_->address = opts.host;
+    pending_->family = family;
+    try_address(0);
+    return;
+  }
+  auto on_lookup = [self](std::error_code ec, std::string address, int fam) {
+    self->loop().post([self, ec, address = std::move(address), fam] {
+      if (self->destroyed()) return;
+      self->events().lookup.emit(ec, address, fam, self->pending_->options.host);
+      if (ec) {
+        self->destroy(ec);
+        return;
+      }
+      std::error_code parse_ec;
+      asio::ip::make_address(address, parse_ec);
+      if (parse_ec) {
+        self->destroy(core::make_error_code(core::errc::err_invalid_ip_address));
+        return;
+      }
+      self->pending_->address = address;
+      self->pending_->family = fam;
+      self->try_address(0);
+    });
+  };
+  if (opts.lookup) {
+    opts.lookup(opts.host, opts.family, std::move(on_lookup));
+  } else {
+    default_lookup(loop(), opts.host, opts.family, std::move(on_lookup));
+  }
+}
+
+void Socket::try_address(std::size_t) {
+  auto& opts = pending_->options;
+  auto& ctx = core::detail::io_context(loop());
+  auto self = self_ptr();
+  const auto address = asio::ip::make_address(pending_->address);
+  const asio::ip::tcp::endpoint remote(address, static_cast<unsigned short>(opts.port));
+  pending_->tcp = std::make_unique<asio::ip::tcp::socket>(ctx);
+  std::error_code ec;
+  pending_->tcp->open(remote.protocol(), ec);
+  if (!ec && (!opts.local_address.empty() || opts.local_port != 0)) {
+    asio::ip::address local_ip = address.is_v4() ? asio::ip::address(asio::ip::address_v4::any())
+                                                 : asio::ip::address(asio::ip::address_v6::any());
+    if (!opts.local_address.empty()) {
+      local_ip = asio::ip::make_address(opts.local_address, ec);
+      if (ec) ec = core::make_error_code(core::errc::err_invalid_ip_address);
+    }
+    if (!ec) pending_->tcp->bind(asio::ip::tcp::endpoint(local_ip, static_cast<unsigned short>(opts.local_port)), ec);
+  }
+  if (ec) {
+    destroy(ec);
+    return;
+  }
+  pending_->tcp->async_connect(remote, [self](const std::error_code& err) {
+    if (err == asio::error::operation_aborted || self->destroyed()) return;
+    if (err) {
+      self->destroy(err);
+      return;
+    }
+    auto sock = std::move(self->pending_->tcp);
+    self->attach(std::make_unique<detail::TcpTransport>(std::move(*sock)));
+    self->on_connected();
+  });
+}
+
+void Socket::on_connected() {
+  connecting_ = false;
+  connected_ = true;
+  update_ref();
+  touch();
+  auto pending = std::move(pending_);
+  events().connect.emit();
+  events().ready.emit();
+  if (destroyed()) return;
+  // Writes and an end() made while connecting go out now, in order.
+  for (auto& [chunks, done] : pending->writes) write_buffers(std::move(chunks), std::move(done));
+  if (pending->final_step) do_final(std::move(pending->final_step));
+  // Node's afterConnect(): reading starts unless the user paused the socket.
+  if (!is_paused()) start_reading();
+}
+
+// ---- reading -----------------------------------------------------------------------------------
+
+void Socket::do_read(std::size_t) {
+  if (connected_) start_reading();
+}
+
+void Socket::start_reading() {
+  if (reading_ || !transport_ || destroyed()) return;
+  reading_ = true;
+  auto self = self_ptr();
+  transport_->async_wait_readable([self](std::error_code ec) { self->on_readable(ec); });
+}
+
+// Readiness first, then a non-blocking read into the loop's shared buffer: the bytes are copied
+// only if the consumer is not flowing (push() buffers them).
+void Socket::on_readable(std::error_code ec) {
+  reading_ = false;
+  if (ec == asio::error::operation_aborted || destroyed()) return;
+  if (!ec) {
+    auto& buffer = loop().impl().read_buffer;
+    const std::size_t n = transport_->read_some(buffer.data(), buffer.size(), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      start_reading();
+      return;
+    }
+    if (!ec) {
+      bytes_read_ += n;
+      touch();
+      if (push(std::string_view(buffer.data(), n))) start_reading();
+      return;
+    }
+  }
+  if (ec == asio::error::eof) {
+    push_end();
+    return;
+  }
+  destroy(ec);
+}
+
+// ---- writing -----------------------------------------------------------------------------------
+
+void Socket::do_write(std::string chunk, core::Callback done) {
+  std::vector<std::string> chunks;
+  chunks.push_back(std::move(chunk));
+  do_writev(std::move(chunks), std::move(done));
+}
+
+void Socket::do_writev(std::vector<std::string> chunks, core::Callback done) {
+  for (const auto& c : chunks) bytes_written_ += c.size();
+  if (connecting_) {
+    pending_->writes.emplace_back(std::move(chunks), std::move(done));
+    return;
+  }
+  if (!transport_) {
+    done(core::make_error_code(core::errc::err_socket_closed));
+    return;
+  }
+  write_buffers(std::move(chunks), std::move(done));
+}
+
+// Write as much as the kernel takes now; wait for writability only for the rest.
+void Socket::write_buffers(std::vector<std::string> chunks, core::Callback done) {
+  struct State {
+    std::vector<std::string> chunks;
+    std::size_t index = 0;   // first chunk not fully written
+    std::size_t offset = 0;  // bytes of chunks[index] already written
+    core::Callback done;
+  };
+  auto state = std::make_shared<State>(State{std::move(chunks), 0, 0, std::move(done)});
+  auto self = self_ptr();
+  auto step = std::make_shared<std::function<void()>>();
+  *step = [self, state, step] {
+    while (state->index < state->chunks.size()) {
+      if (self->destroyed() || !self->transport_ || !self->transport_->is_open()) {
+        *step = nullptr;
+        state->done(core::make_error_code(core::errc::err_socket_closed));
+        return;
+      }
+      std::vector<std::string_view> views;
+      views.reserve(state->chunks.size() - state->index);
+      views.emplace_back(std::string_view(state->chunks[state->index]).substr(state->offset));
+      for (std::size_t i = state->index + 1; i < state->chunks.size(); ++i) views.emplace_back(state->chunks[i]);
+      std::error_code ec;
+      std::size_t n = self->transport_->write_some(views, ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        // Any outcome re-enters the loop, which reports a socket closed meanwhile.
+        self->transport_->async_wait_writable([step](std::error_code) {
+          if (*step) (*step)();
+        });
+        return;
+      }
+      if (ec) {
+        *step = nullptr;
+        state->done(ec);
+        return;
+      }
+      self->touch();
+      while (n > 0 && state->index < state->chunks.size()) {
+        const std::size_t left = state->chunks[state->index].size() - state->offset;
+        if (n >= left) {
+          n -= left;
+          ++state->index;
+          state->offset = 0;
+        } else {
+          state->offset += n;
+          n = 0;
+        }
+      }
+      // Skip empty chunks.
+      while (state->index < state->chunks.size() && state->chunks[state->index].size() == state->offset) {
+        ++state->index;
+        state->offset = 0;
+      }
+    }
+    *step = nullptr;  // break the self-reference before completing
+    state->done({});
+  };
+  (*step)();
+}
+
+void Socket::do_final(core::Callback done) {
+  if (connecting_) {
+    pending_->final_step = std::move(done);
+    return;
+  }
+  if (!transport_) {
+    done({});
+    return;
+  }
+  // Node ignores ENOTCONN here: the peer may already be gone, and the FIN is moot then.
+  const auto ec = transport_->shutdown_send();
+  done(ec == asio::error::not_connected ? std::error_code() : ec);
+}
+
+// ---- timeouts, options, teardown ---------------------------------------------------------------
+
+void Socket::touch() noexcept { last_activity_ = steady_clock::now(); }
+
+void Socket::set_timeout(milliseconds timeout, std::function<void()> on_timeout) {
+  timeout_ = timeout < milliseconds(0) ? milliseconds(0) : timeout;
+  if (on_timeout) {
+    if (timeout_.count() == 0) {
+      events().timeout.remove_all_listeners();
+    } else {
+      events().timeout.once(std::move(on_timeout));
+    }
+  }
+  touch();
+  if (timer_) {
+    timer_->close();
+    timer_.reset();
+  }
+  if (timeout_.count() > 0 && !destroyed()) arm_timeout();
+}
+
+// One timer per socket, re-armed lazily: activity only records a timestamp, and an expiry that
+// finds recent activity sleeps again for the remainder, so busy sockets never touch the timer.
+void Socket::arm_timeout() {
+  std::weak_ptr<Stream> weak = shared_from_this();
+  const auto deadline = last_activity_ + timeout_;
+  auto delay = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
+  if (delay < milliseconds(1)) delay = milliseconds(1);
+  timer_ = loop().set_timeout(
+      [this, weak] {
+        auto self = weak.lock();
+        if (!self || destroyed() || timeout_.count() == 0) return;
+        if (steady_clock::now() < last_activity_ + timeout_) {
+          arm_timeout();
+          return;
+        }
+        touch();
+        arm_timeout();  // Node's socket timer restarts after firing
+        events().timeout.emit();
+      },
+      delay);
+  timer_->unref();
+}
+
+void Socket::set_no_delay(bool no_delay) {
+  no_delay_ = no_delay;
+  if (transport_) transport_->set_no_delay(no_delay);
+}
+
+void Socket::set_keep_alive(bool enable, milliseconds initial_delay) {
+  keep_alive_ = std::make_pair(enable, initial_delay);
+  if (transport_) transport_->set_keep_alive(enable, initial_delay);
+}
+
+void Socket::reset_and_destroy() {
+  if (transport_ && !destroyed()) transport_->reset();
+  destroy();
+}
+
+void Socket::do_destroy(std::error_code ec, core::Callback done) {
+  if (timer_) {
+    timer_->close();
+    timer_.reset();
+  }
+  if (transport_) transport_->close();
+  if (pending_) {
+    std::error_code ignored;
+    if (pending_->tcp) pending_->tcp->close(ignored);
+    if (pending_->unix_socket) pending_->unix_socket->close(ignored);
+    // Writes queued while connecting fail with the socket.
+    for (auto& [chunks, cb] : pending_->writes) {
+      if (cb) cb(core::make_error_code(core::errc::err_socket_closed));
+    }
+    pending_->writes.clear();
+  }
+  connecting_ = false;
+  connected_ = false;
+  update_ref();
+  done(ec);
+}
+
+}  // namespace httpx::net
