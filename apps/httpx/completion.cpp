@@ -23,6 +23,7 @@ struct Command {
   std::string help;
   std::vector<Flag> flags;
   std::vector<std::string> positional_choices;
+  bool free_positional = false;  // a positional without a fixed set of values (a URL, a path)
   std::vector<Command> subcommands;
 };
 
@@ -53,6 +54,7 @@ Command describe(const CLI::App& app) {
   for (const CLI::Option* opt : app.get_options()) {
     if (opt->get_positional()) {
       auto choices = choices_of(opt);
+      if (choices.empty()) cmd.free_positional = true;
       cmd.positional_choices.insert(cmd.positional_choices.end(), choices.begin(), choices.end());
       continue;
     }
@@ -60,7 +62,7 @@ Command describe(const CLI::App& app) {
     for (const auto& l : opt->get_lnames()) f.longs.push_back("--" + l);
     for (const auto& s : opt->get_snames()) f.shorts.push_back("-" + s);
     f.help = opt->get_description();
-    f.takes_value = opt->get_type_size_max() > 0;
+    f.takes_value = opt->get_expected_max() > 0;  // flags expect 0 values
     f.choices = choices_of(opt);
     cmd.flags.push_back(std::move(f));
   }
@@ -201,7 +203,7 @@ std::string zsh(const Command& top) {
     if (!c.positional_choices.empty()) {
       s += fmt::format("            '1:value:({})' \\\n", join(c.positional_choices, " "));
     }
-    s += "            '*:file:_files' ;;\n";
+    s += c.free_positional ? "            '*:file:_files' ;;\n" : "            ;;\n";
   }
   s += "      esac ;;\n";
   s += "  esac\n";
