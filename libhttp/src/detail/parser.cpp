@@ -1,0 +1,287 @@
+// The only file that includes llhttp.h. Follows Node's src/node_http_parser.cc: head pieces may
+// arrive split over several reads and are appended; the head size is counted as Node counts it
+// (URL, status, header names and values, trailers) against maxHeaderSize.
+#include "detail/parser.hpp"
+
+#include <llhttp.h>
+
+#include "httpx/core/error.hpp"
+#include "httpx/http/constants.hpp"
+
+namespace httpx::http::detail {
+namespace {
+
+class ParserCategory final : public core::NodeCodeCategory {
+ public:
+  const char* name() const noexcept override { return "llhttp"; }
+  std::string message(int value) const override {
+    if (value == kHeaderOverflow) return "Header overflow";
+    return std::string("Parse Error: ") + llhttp_errno_name(static_cast<llhttp_errno_t>(value));
+  }
+  std::string node_code(int value) const override {
+    if (value == kHeaderOverflow) return "HPE_HEADER_OVERFLOW";
+    return llhttp_errno_name(static_cast<llhttp_errno_t>(value));
+  }
+};
+
+}  // namespace
+
+const std::error_category& parser_category() noexcept {
+  static const ParserCategory instance;
+  return instance;
+}
+
+struct Parser::State {
+  llhttp_t parser{};
+  llhttp_settings_t settings{};
+  ParserOptions options{};
+  MessageHead head{};
+  std::vector<std::string> trailers{};
+  std::vector<ParseEvent>* events = nullptr;
+  std::size_t header_bytes = 0;
+  bool in_trailers = false;
+  // An error found by our own checks (llhttp sees HPE_USER): Node's code and reason for it.
+  int forced_error = 0;
+  std::string forced_reason{};
+  bool message_done = false;
+  std::string request_method{};
+
+  static State& of(llhttp_t* p) { return *static_cast<State*>(p->data); }
+
+  // Node's TrackHeader(): the limit covers the whole head, trailers included.
+  bool track(std::size_t n) {
+    header_bytes += n;
+    if (header_bytes >= options.max_header_size) {
+      forced_error = kHeaderOverflow;
+      forced_reason = "Header overflow";
+      return false;
+    }
+    return true;
+  }
+
+  // llhttp 8.1 lets spaces and other non-token bytes into header names where Node 20's llhttp 9
+  // rejects them (RFC 9110 section 5.1: a field name is a token); reject them as Node does,
+  // unless the insecure parser was asked for.
+  bool check_name(const char* at, std::size_t n) {
+    if (options.insecure || n == 0 || check_is_http_token(std::string_view(at, n))) return true;
+    forced_error = HPE_INVALID_HEADER_TOKEN;
+    forced_reason = "Invalid header token";
+    return false;
+  }
+
+  std::vector<std::string>& fields() { return in_trailers ? trailers : head.raw_headers; }
+
+  static int on_message_begin(llhttp_t* p) {
+    auto& s = of(p);
+    s.head = MessageHead{};
+    s.trailers.clear();
+    s.header_bytes = 0;
+    s.in_trailers = false;
+    return 0;
+  }
+  static int on_url(llhttp_t* p, const char* at, std::size_t n) {
+    auto& s = of(p);
+    if (!s.track(n)) return HPE_USER;
+    s.head.url.append(at, n);
+    return 0;
+  }
+  static int on_status(llhttp_t* p, const char* at, std::size_t n) {
+    auto& s = of(p);
+    if (!s.track(n)) return HPE_USER;
+    s.head.status_message.append(at, n);
+    return 0;
+  }
+  static int on_method(llhttp_t* p, const char* at, std::size_t n) {
+    of(p).head.method.append(at, n);
+    return 0;
+  }
+  static int on_header_field(llhttp_t* p, const char* at, std::size_t n) {
+    auto& s = of(p);
+    if (!s.track(n) || !s.check_name(at, n)) return HPE_USER;
+    auto& f = s.fields();
+    if (f.size() % 2 == 0) {
+      f.emplace_back(at, n);  // a new name
+    } else {
+      f.back().append(at, n);  // the same name, split across reads
+    }
+    return 0;
+  }
+  static int on_header_value(llhttp_t* p, const char* at, std::size_t n) {
+    auto& s = of(p);
+    if (!s.track(n)) return HPE_USER;
+    auto& f = s.fields();
+    if (f.size() % 2 == 1) {
+      f.emplace_back(at, n);
+    } else {
+      f.back().append(at, n);
+    }
+    return 0;
+  }
+  static int on_header_value_complete(llhttp_t* p) {
+    // A field with an empty value produces no on_header_value call: add the empty value.
+    auto& f = of(p).fields();
+    if (f.size() % 2 == 1) f.emplace_back();
+    return 0;
+  }
+  static int on_headers_complete(llhttp_t* p) {
+    auto& s = of(p);
+    auto& h = s.head;
+    h.http_major = p->http_major;
+    h.http_minor = p->http_minor;
+    if (p->type == HTTP_RESPONSE) h.status_code = p->status_code;
+    h.should_keep_alive = llhttp_should_keep_alive(p) != 0;
+    h.upgrade = p->upgrade != 0;
+    s.header_bytes = 0;
+    s.in_trailers = true;  // any header after this point is a trailer
+    s.events->push_back({ParseEvent::Kind::head, {}});
+    if (p->type == HTTP_RESPONSE) {
+      if (s.request_method == "CONNECT" && h.status_code >= 200 && h.status_code < 300) {
+        h.upgrade = true;
+        return 2;  // no body, and what follows is the tunnel
+      }
+      if (s.request_method == "HEAD") return 1;
+    }
+    return 0;
+  }
+  static int on_body(llhttp_t* p, const char* at, std::size_t n) {
+    of(p).events->push_back({ParseEvent::Kind::body, std::string_view(at, n)});
+    return 0;
+  }
+  static int on_message_complete(llhttp_t* p) {
+    auto& s = of(p);
+    s.events->push_back({ParseEvent::Kind::message_complete, {}});
+    s.message_done = true;
+    // Messages are handed over one at a time (pipelining, backpressure): stop here.
+    return HPE_PAUSED;
+  }
+};
+
+Parser::Parser() : state_(std::make_unique<State>()) {
+  auto& st = state_->settings;
+  llhttp_settings_init(&st);
+  st.on_message_begin = State::on_message_begin;
+  st.on_url = State::on_url;
+  st.on_status = State::on_status;
+  st.on_method = State::on_method;
+  st.on_header_field = State::on_header_field;
+  st.on_header_value = State::on_header_value;
+  st.on_header_value_complete = State::on_header_value_complete;
+  st.on_headers_complete = State::on_headers_complete;
+  st.on_body = State::on_body;
+  st.on_message_complete = State::on_message_complete;
+}
+
+Parser::~Parser() = default;
+
+void Parser::init(ParserType type, ParserOptions options) {
+  auto& s = *state_;
+  llhttp_init(&s.parser, type == ParserType::request ? HTTP_REQUEST : HTTP_RESPONSE, &s.settings);
+  s.parser.data = &s;
+  s.options = options;
+  s.head = MessageHead{};
+  s.trailers.clear();
+  s.header_bytes = 0;
+  s.in_trailers = false;
+  s.forced_error = 0;
+  s.forced_reason.clear();
+  s.request_method.clear();
+  if (options.insecure) {
+    llhttp_set_lenient_headers(&s.parser, 1);
+    llhttp_set_lenient_chunked_length(&s.parser, 1);
+    llhttp_set_lenient_keep_alive(&s.parser, 1);
+    llhttp_set_lenient_transfer_encoding(&s.parser, 1);
+  }
+}
+
+void Parser::set_request_method(std::string_view method) { state_->request_method = method; }
+
+const MessageHead& Parser::head() const noexcept { return state_->head; }
+
+const std::vector<std::string>& Parser::raw_trailers() const noexcept { return state_->trailers; }
+
+namespace {
+
+ParseResult outcome(llhttp_t& parser, llhttp_errno_t err, const char* begin, std::size_t size, int forced_error,
+                    const std::string& forced_reason, bool& message_done) {
+  ParseResult r;
+  r.message_done = message_done;
+  message_done = false;
+  if (err == HPE_OK) {
+    r.consumed = size;
+    return r;
+  }
+  const char* pos = llhttp_get_error_pos(&parser);
+  r.consumed = pos ? static_cast<std::size_t>(pos - begin) : size;
+  if (err == HPE_PAUSED) {
+    llhttp_resume(&parser);
+    return r;
+  }
+  if (err == HPE_PAUSED_UPGRADE) {
+    r.upgraded = true;
+    r.message_done = true;
+    return r;
+  }
+  if (forced_error != 0) {
+    r.error = std::error_code(forced_error, parser_category());
+    r.reason = forced_reason;
+    return r;
+  }
+  r.error = std::error_code(err, parser_category());
+  r.reason = llhttp_get_error_reason(&parser) ? llhttp_get_error_reason(&parser) : "";
+  return r;
+}
+
+}  // namespace
+
+ParseResult Parser::execute(std::string_view data, std::vector<ParseEvent>& events) {
+  auto& s = *state_;
+  events.clear();
+  s.events = &events;
+  const auto err = llhttp_execute(&s.parser, data.data(), data.size());
+  return outcome(s.parser, err, data.data(), data.size(), s.forced_error, s.forced_reason, s.message_done);
+}
+
+ParseResult Parser::finish(std::vector<ParseEvent>& events) {
+  auto& s = *state_;
+  events.clear();
+  s.events = &events;
+  const auto err = llhttp_finish(&s.parser);
+  ParseResult r;
+  r.message_done = s.message_done;
+  s.message_done = false;
+  if (err != HPE_OK && err != HPE_PAUSED) {
+    r.error = std::error_code(err, parser_category());
+    r.reason = llhttp_get_error_reason(&s.parser) ? llhttp_get_error_reason(&s.parser) : "";
+  }
+  return r;
+}
+
+namespace {
+// One pool per thread: each loop runs on its own thread and parsers never cross loops.
+std::vector<std::unique_ptr<Parser>>& pool() {
+  thread_local std::vector<std::unique_ptr<Parser>> parsers;
+  return parsers;
+}
+}  // namespace
+
+std::unique_ptr<Parser> ParserPool::acquire(ParserType type, ParserOptions options) {
+  auto& parsers = pool();
+  std::unique_ptr<Parser> parser;
+  if (parsers.empty()) {
+    parser = std::make_unique<Parser>();
+  } else {
+    parser = std::move(parsers.back());
+    parsers.pop_back();
+  }
+  parser->init(type, options);
+  return parser;
+}
+
+void ParserPool::release(std::unique_ptr<Parser> parser) {
+  auto& parsers = pool();
+  if (parser && parsers.size() < max_idle_http_parsers()) parsers.push_back(std::move(parser));
+}
+
+std::size_t ParserPool::idle() noexcept { return pool().size(); }
+
+}  // namespace httpx::http::detail
