@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,7 +37,7 @@ std::string run_node_oracle(const std::string& script, const std::string& input 
 /// Node's `common.mustCall`: wraps `fn`; on destruction of the last copy, fails the test unless the
 /// wrapper ran exactly `expected` times.
 template <class... Args>
-std::function<void(Args...)> must_call(std::function<void(Args...)> fn, int expected = 1,
+std::function<void(Args...)> must_call(std::type_identity_t<std::function<void(Args...)>> fn, int expected = 1,
                                        const char* file = __builtin_FILE(), int line = __builtin_LINE()) {
   struct Counter {
     int calls = 0;

@@ -2,6 +2,7 @@
 #include "httpx/core/error.hpp"
 
 #include <asio/error.hpp>
+#include <cerrno>
 #include <cstring>
 #include <string.h>
 
@@ -70,12 +71,12 @@ std::string netdb_code(int value) {
   return "ENOTFOUND";
 }
 
+// libuv's names: glibc's except where libuv picks the other name of an aliased value (EOPNOTSUPP
+// is ENOTSUP on Linux; Node says ENOTSUP). A value with no name is Node's uvUnmappedError, UNKNOWN.
 std::string errno_code(int value) {
+  if (value == ENOTSUP) return "ENOTSUP";
   if (const char* name = strerrorname_np(value)) return name;
-  // Appended rather than `"E" + to_string()`: GCC 12 reports a false -Wrestrict on the latter.
-  std::string code = "E";
-  code += std::to_string(value);
-  return code;
+  return "UNKNOWN";
 }
 
 }  // namespace
@@ -91,10 +92,15 @@ std::string node_code(std::error_code ec) {
   if (!ec) return {};
   const auto& cat = ec.category();
   if (const auto* node = dynamic_cast<const NodeCodeCategory*>(&cat)) return node->node_code(ec.value());
-  if (cat == std::system_category() || cat == std::generic_category()) return errno_code(ec.value());
+  // Asio reports socket errors in its own "asio.system" category, not std::system_category().
+  if (cat == std::system_category() || cat == std::generic_category() ||
+      cat == asio::error::get_system_category()) {
+    return errno_code(ec.value());
+  }
   if (cat == asio::error::get_netdb_category()) return netdb_code(ec.value());
   if (cat == asio::error::get_addrinfo_category()) {
-    return ec.value() == asio::error::service_not_found ? "ENOTFOUND" : "EAI_SOCKTYPE";
+    // Node keeps these getaddrinfo names (only EAI_NONAME/EAI_NODATA become ENOTFOUND).
+    return ec.value() == asio::error::service_not_found ? "EAI_SERVICE" : "EAI_SOCKTYPE";
   }
   if (cat == asio::error::get_misc_category()) {
     if (ec.value() == asio::error::eof) return "EOF";
