@@ -17,14 +17,16 @@ TEST(SocketEchoTest, EchoesThroughPipeAndClosesBothEnds) {
   server->events().connection.on([](const std::shared_ptr<Socket>& s) { s->pipe(s); });
   std::string received;
   std::vector<std::string> order;
+  // Held here, not captured by its own listeners: that would be a reference cycle.
+  std::shared_ptr<Socket> client;
   server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
                    const int port = server->address()->port;
-                   auto client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = port});
-                   client->events().connect.on([&, client] { order.push_back("connect"); });
+                   client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = port});
+                   client->events().connect.on([&] { order.push_back("connect"); });
                    client->events().data.on([&](std::string_view d) { received += d; });
                    client->events().end.on([&] { order.push_back("end"); });
                    client->events().finish.on([&] { order.push_back("finish"); });
-                   client->events().close.on([&, client] {
+                   client->events().close.on([&] {
                      order.push_back("close");
                      server->close();
                    });

@@ -99,10 +99,19 @@ Timer::Timer(Loop& loop, std::function<void()> fn, std::chrono::milliseconds del
       fn_(std::move(fn)),
       delay_(delay < std::chrono::milliseconds(1) ? std::chrono::milliseconds(1) : delay),
       repeat_(repeat),
+      ref_(loop),
       impl_(std::make_unique<Impl>(loop.impl().context)) {}
 
-Timer::~Timer() {
-  if (holds_ref_) loop_.release_ref();
+Timer::~Timer() = default;
+
+void LoopRef::hold(bool held) {
+  if (held == held_) return;
+  held_ = held;
+  if (held) {
+    loop_->add_ref();
+  } else {
+    loop_->release_ref();
+  }
 }
 
 void Timer::arm() {
@@ -153,14 +162,7 @@ void Timer::ref() {
 
 void Timer::set_active(bool active) {
   active_ = active;
-  const bool want = active_ && refed_;
-  if (want == holds_ref_) return;
-  holds_ref_ = want;
-  if (want) {
-    loop_.add_ref();
-  } else {
-    loop_.release_ref();
-  }
+  ref_.hold(active_ && refed_);
 }
 
 }  // namespace httpx::core

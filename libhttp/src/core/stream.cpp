@@ -2,8 +2,12 @@
 // the same state flags, the same order of 'drain', callbacks, 'prefinish', 'finish', 'end', 'close'.
 // Differs from Node: no object mode and no paused-mode read()/'readable' (consumers use 'data'
 // with pause()/resume()); set_encoding() decodes when data is emitted, so lengths count bytes.
+// Also, nothing is emitted after 'close' (Node may still emit a late 'resume' or buffered 'data'
+// on a stream destroyed meanwhile), and inside flow() do_read() is asked for more after the
+// buffered data was emitted rather than before each chunk, as Node's read() does.
 #include "httpx/core/stream.hpp"
 
+#include <algorithm>
 #include <numeric>
 #include <utility>
 
@@ -23,22 +27,36 @@ void Stream::emit_error(std::error_code ec) {
   events_->error.emit(ec);
 }
 
-// Node's destroy(): mark at once, run _destroy, then 'error' and 'close' on a later tick, so
-// listeners attached right after the call still hear them.
-void Stream::destroy(std::error_code ec) {
-  if (destroyed_) {
-    if (ec && !errored_) errored_ = ec;
+void Stream::error_or_destroy(std::error_code ec) {
+  if (destroyed_) return;
+  if (auto_destroy_) {
+    destroy(ec);
     return;
   }
+  set_errored(ec);
+  defer([this, ec] { emit_error(ec); });
+}
+
+// Node's destroy(): mark at once, run _destroy, then 'error' and 'close' on a later tick, so
+// listeners attached right after the call still hear them. A second call is ignored entirely, as
+// in Node: destroy(); destroy(err) leaves `errored` empty and emits no 'error'.
+void Stream::destroy(std::error_code ec) {
+  if (destroyed_) return;
+  before_destroy();
+  set_errored(ec);
   destroyed_ = true;
-  if (ec) errored_ = ec;
   auto self = shared_from_this();
-  do_destroy(ec, [self](std::error_code err) {
+  auto called = std::make_shared<bool>(false);
+  do_destroy(ec, [self, called](std::error_code err) {
+    if (*called) return;
+    *called = true;
+    self->set_errored(err);
+    self->closed_ = true;
     self->loop().post([self, err] {
       if (err) self->emit_error(err);
-      if (self->emit_close_ && !self->close_emitted_) {
+      if (!self->close_emitted_) {
         self->close_emitted_ = true;
-        self->events().close.emit();
+        if (self->emit_close_) self->events().close.emit();
       }
     });
   });
@@ -66,9 +84,14 @@ void Readable::set_encoding(Encoding encoding) { decoder_.emplace(encoding); }
 void Readable::resume() {
   if (flowing_ == Flow::flowing) return;
   flowing_ = Flow::flowing;
-  // Node's resume_(): 'resume' and the flow happen on a later tick.
+  // Node's resume_(): one 'resume' however often resume() and pause() alternate before it runs;
+  // it asks for data first, then emits 'resume' and flows.
+  if (resume_scheduled_) return;
+  resume_scheduled_ = true;
   defer([this] {
+    resume_scheduled_ = false;
     if (destroyed()) return;
+    read_now();
     events().resume.emit();
     flow();
   });
@@ -107,18 +130,29 @@ void Readable::flow() {
   }
   if (destroyed()) return;
   if (ended_) {
-    if (flowing_ == Flow::flowing) maybe_end();
+    if (flowing_ == Flow::flowing && buffer_.empty()) {
+      // Node's onEofChunk() queues the decoder's held-back rest as a last chunk: it is data, so
+      // it goes out with the flow, before 'end' is scheduled.
+      if (decoder_ && !end_emitted_) {
+        const std::string tail = decoder_->end();
+        if (!tail.empty()) events().data.emit(tail);
+        if (destroyed()) return;
+      }
+      maybe_end();
+    }
     return;
   }
   schedule_read_more();
 }
 
 bool Readable::push(std::string_view chunk) {
-  if (destroyed()) return false;
   if (ended_) {
-    destroy(make_error_code(errc::err_stream_push_after_eof));
+    // Node's errorOrDestroy(ERR_STREAM_PUSH_AFTER_EOF), for a non-empty chunk; nothing once
+    // destroyed.
+    if (!chunk.empty()) error_or_destroy(make_error_code(errc::err_stream_push_after_eof));
     return false;
   }
+  if (destroyed() || errored()) return false;
   reading_ = false;
   if (!chunk.empty()) {
     // Node's addChunk(): straight to 'data' when flowing with nothing queued, outside _read().
@@ -131,14 +165,26 @@ bool Readable::push(std::string_view chunk) {
     }
   }
   schedule_read_more();
-  return length_ < high_water_mark_;
+  // Node's canPushMore(): an empty buffer always takes more (a high-water mark of 0).
+  return !ended_ && (length_ < high_water_mark_ || length_ == 0);
 }
 
 void Readable::push_end() {
   if (ended_ || destroyed()) return;
   ended_ = true;
   reading_ = false;
-  if (flowing_ == Flow::flowing) schedule_flow();
+  if (flowing_ != Flow::flowing) return;  // resume() flows the rest and ends
+  // Node's onEofChunk(): inside _read() the flow is left to a later tick; otherwise the buffered
+  // data flows now and 'end' is scheduled for the next tick.
+  if (in_read_call_) {
+    schedule_flow();
+  } else {
+    flow();
+  }
+}
+
+void Readable::end_if_drained() {
+  if (ended_ && buffer_.empty()) maybe_end();
 }
 
 void Readable::schedule_read_more() {
@@ -161,21 +207,26 @@ void Readable::read_more() {
   in_read_call_ = false;
 }
 
+// Node's read(0) in resume_(): ask for data when below the high-water mark, whatever the mode.
+void Readable::read_now() {
+  if (reading_ || ended_ || destroyed()) return;
+  if (length_ >= high_water_mark_ && length_ != 0) return;
+  reading_ = true;
+  in_read_call_ = true;
+  do_read(high_water_mark_);
+  in_read_call_ = false;
+}
+
 void Readable::maybe_end() {
   if (end_emitted_ || end_scheduled_ || !ended_ || !buffer_.empty()) return;
   end_scheduled_ = true;
   // Node's endReadableNT(): on a later tick, and only if nothing went wrong meanwhile.
   defer([this] {
-    if (destroyed() || errored() || end_emitted_) return;
-    if (decoder_) {
-      const std::string tail = decoder_->end();
-      if (!tail.empty()) events().data.emit(tail);
-    }
+    end_scheduled_ = false;
+    if (destroyed() || errored() || end_emitted_ || !buffer_.empty()) return;
     end_emitted_ = true;
+    // pipe() listens to 'end' too (Node's onend / unpipe), in the order it was attached.
     events().end.emit();
-    for (auto& p : pipes_) {
-      if (p.end) p.dest->end();
-    }
     on_readable_ended();
   });
 }
@@ -187,7 +238,9 @@ void Readable::on_readable_ended() {
 std::shared_ptr<Writable> Readable::pipe(std::shared_ptr<Writable> dest, PipeOptions options) {
   std::weak_ptr<Stream> weak_self = shared_from_this();
   Writable* raw = dest.get();
-  PipeTarget target{dest, 0, 0, 0, options.end};
+  PipeTarget target;
+  target.dest = dest;
+  target.end = options.end;
   // Node's pipeOnDrain(): resume once every destination that asked us to wait has drained.
   target.drain_id = dest->events().drain.on([this, weak_self, raw] {
     if (weak_self.expired()) return;
@@ -198,34 +251,47 @@ std::shared_ptr<Writable> Readable::pipe(std::shared_ptr<Writable> dest, PipeOpt
     }
     if (!waiting && !pipes_.empty()) resume();
   });
-  // Node's onerror/onclose in pipe(): a failed or closed destination is unpiped. An error nobody
-  // else listens for is still thrown, as Node rethrows it.
-  target.error_id = dest->events().error.on([this, weak_self, raw](std::error_code ec) {
+  // Node's onerror in pipe(): a failed destination is unpiped first (the listener is prepended),
+  // and an error nobody else listens for is still thrown, as Node rethrows it.
+  target.error_id = dest->events().error.prepend([this, weak_self, raw](std::error_code ec) {
     const bool alone = raw->events().error.listener_count() == 1;
-    if (!weak_self.expired()) {
-      for (std::size_t i = 0; i < pipes_.size(); ++i) {
-        if (pipes_[i].dest.get() == raw) {
-          remove_pipe(i);
-          break;
-        }
-      }
-    }
+    if (!weak_self.expired()) remove_pipe_to(raw);
     if (alone) throw Error(ec);
   });
+  // Node's onclose/onfinish: a closed or finished destination is unpiped.
   target.close_id = dest->events().close.on([this, weak_self, raw] {
-    if (weak_self.expired()) return;
-    for (std::size_t i = 0; i < pipes_.size(); ++i) {
-      if (pipes_[i].dest.get() == raw) {
-        remove_pipe(i);
-        break;
-      }
-    }
+    if (!weak_self.expired()) remove_pipe_to(raw);
   });
+  target.finish_id = dest->events().finish.on([this, weak_self, raw] {
+    if (!weak_self.expired()) remove_pipe_to(raw);
+  });
+  // Node's onend (end the destination) or, with { end: false }, unpipe.
+  auto on_end = [this, raw, end = options.end] {
+    auto it = std::find_if(pipes_.begin(), pipes_.end(), [raw](const PipeTarget& p) { return p.dest.get() == raw; });
+    if (it == pipes_.end()) return;
+    if (end) {
+      auto keep = it->dest;
+      keep->end();
+    } else {
+      remove_pipe_to(raw);
+    }
+  };
+  if (end_emitted_) {
+    defer(on_end);
+  } else {
+    target.end_id = events().end.once(on_end);
+  }
   pipes_.push_back(std::move(target));
   if (pipes_.size() == 1) {
     pipe_data_id_ = events().data.on([this](std::string_view chunk) { on_pipe_data(chunk); });
   }
-  if (flowing_ != Flow::flowing) resume();
+  if (dest->writable_need_drain()) {
+    // Node: a destination already waiting for 'drain' pauses the source.
+    pipes_.back().awaiting_drain = true;
+    pause();
+  } else if (flowing_ != Flow::flowing) {
+    resume();
+  }
   return dest;
 }
 
@@ -236,12 +302,23 @@ void Readable::on_pipe_data(std::string_view chunk) {
   for (auto& p : targets) {
     if (!p.dest->write(chunk)) {
       for (auto& live : pipes_) {
-        if (live.dest == p.dest) live.awaiting_drain = true;
+        if (live.dest == p.dest) {
+          live.awaiting_drain = true;
+          wait = true;
+        }
       }
-      wait = true;
     }
   }
   if (wait) pause();
+}
+
+void Readable::remove_pipe_to(const Writable* dest) {
+  for (std::size_t i = 0; i < pipes_.size(); ++i) {
+    if (pipes_[i].dest.get() == dest) {
+      remove_pipe(i);
+      return;
+    }
+  }
 }
 
 void Readable::remove_pipe(std::size_t index) {
@@ -250,9 +327,17 @@ void Readable::remove_pipe(std::size_t index) {
   target.dest->events().drain.off(target.drain_id);
   target.dest->events().error.off(target.error_id);
   target.dest->events().close.off(target.close_id);
+  target.dest->events().finish.off(target.finish_id);
+  if (target.end_id != 0) events().end.off(target.end_id);
   if (pipes_.empty()) {
     events().data.off(pipe_data_id_);
     pause();
+    return;
+  }
+  // Node's cleanup(): a source waiting for this destination's 'drain' would wait forever.
+  if (target.awaiting_drain &&
+      std::none_of(pipes_.begin(), pipes_.end(), [](const PipeTarget& p) { return p.awaiting_drain; })) {
+    resume();
   }
 }
 
@@ -265,28 +350,33 @@ void Readable::unpipe(const std::shared_ptr<Writable>& dest) {
 // ---- Writable ----------------------------------------------------------------------------------
 
 Writable::Writable(WritableOptions options)
-    : high_water_mark_(options.high_water_mark), default_encoding_(options.default_encoding) {}
+    : high_water_mark_(options.high_water_mark) {}
 
 bool Writable::writable() const noexcept { return !destroyed() && !ending_ && !errored(); }
 
-void Writable::fail_write(errc e, Callback cb) {
-  const auto ec = make_error_code(e);
-  if (cb) defer([cb = std::move(cb), ec] { cb(ec); });
-  // Node's errorOrDestroy(): a live stream is destroyed with the error; a destroyed one only
-  // tells the callback.
-  if (!destroyed()) destroy(ec);
+// Node's _write(): a chunk after end() or destroy() is refused; its callback hears why on a later
+// tick, and a live stream is destroyed with the error (errorOrDestroy).
+std::error_code Writable::write_chunk(std::string chunk, Callback cb, bool& ret) {
+  std::error_code err;
+  if (ending_) {
+    err = make_error_code(errc::err_stream_write_after_end);
+  } else if (destroyed()) {
+    err = make_error_code(errc::err_stream_destroyed);
+  }
+  if (err) {
+    if (cb) defer([cb = std::move(cb), err] { cb(err); });
+    error_or_destroy(err);
+    ret = false;
+    return err;
+  }
+  ret = write_or_buffer(std::move(chunk), std::move(cb));
+  return {};
 }
 
 bool Writable::write(std::string_view chunk, Callback cb) {
-  if (ending_) {
-    fail_write(errc::err_stream_write_after_end, std::move(cb));
-    return false;
-  }
-  if (destroyed()) {
-    fail_write(errc::err_stream_destroyed, std::move(cb));
-    return false;
-  }
-  return write_or_buffer(std::string(chunk), std::move(cb));
+  bool ret = false;
+  (void)write_chunk(std::string(chunk), std::move(cb), ret);
+  return ret;
 }
 
 bool Writable::write(std::string_view text, Encoding encoding, Callback cb) {
@@ -295,8 +385,6 @@ bool Writable::write(std::string_view text, Encoding encoding, Callback cb) {
 
 bool Writable::write_or_buffer(std::string chunk, Callback cb) {
   length_ += chunk.size();
-  const bool below = length_ < high_water_mark_;
-  if (!below) need_drain_ = true;
   if (writing_ || corked_ > 0 || errored()) {
     buffered_.push_back({std::move(chunk), std::move(cb)});
   } else {
@@ -304,43 +392,67 @@ bool Writable::write_or_buffer(std::string chunk, Callback cb) {
     batch.push_back({std::move(chunk), std::move(cb)});
     start_write(std::move(batch));
   }
-  return below && !errored() && !destroyed();
+  // Node's writeOrBuffer(): measured after _write ran, so a chunk handed on synchronously no
+  // longer counts; an empty buffer always takes more (a high-water mark of 0).
+  const bool ret = length_ < high_water_mark_ || length_ == 0;
+  if (!ret) need_drain_ = true;
+  return ret && !errored() && !destroyed();
 }
 
 void Writable::start_write(std::vector<Pending> batch) {
   writing_ = true;
   std::size_t bytes = 0;
-  std::vector<Callback> callbacks;
+  auto callbacks = std::make_shared<std::vector<Callback>>();
   std::vector<std::string> chunks;
-  callbacks.reserve(batch.size());
+  callbacks->reserve(batch.size());
   chunks.reserve(batch.size());
   for (auto& p : batch) {
     bytes += p.chunk.size();
-    callbacks.push_back(std::move(p.cb));
+    callbacks->push_back(std::move(p.cb));
     chunks.push_back(std::move(p.chunk));
   }
   auto self = shared_from_this();
   auto called = std::make_shared<bool>(false);
-  Callback done = [this, self, bytes, called, callbacks = std::move(callbacks)](std::error_code ec) mutable {
+  Callback done = [this, self, bytes, called, callbacks](std::error_code ec) {
     if (*called) {
       // Node: ERR_MULTIPLE_CALLBACK — an implementation bug, reported and fatal to the stream.
-      destroy(make_error_code(errc::err_multiple_callback));
+      error_or_destroy(make_error_code(errc::err_multiple_callback));
       return;
     }
     *called = true;
-    on_write_done(ec, bytes, std::move(callbacks));
+    on_write_done(ec, bytes, std::move(*callbacks));
   };
   in_write_call_ = true;
   if (chunks.size() == 1) {
     do_write(std::move(chunks.front()), std::move(done));
-  } else {
-    do_writev(std::move(chunks), std::move(done));
+    in_write_call_ = false;
+    return;
   }
+  probing_writev_ = true;
+  do_writev(std::move(chunks), std::move(done));
+  probing_writev_ = false;
   in_write_call_ = false;
+  if (writev_) return;
+  // The default do_writev() handed the batch back: this stream has no gather write, so, as Node
+  // does without _writev, the chunks go out one at a time, each with its own callback.
+  *called = true;
+  writing_ = false;
+  auto returned = std::move(writev_returned_);
+  writev_returned_.clear();
+  for (std::size_t i = returned.size(); i-- > 0;) {
+    buffered_.push_front({std::move(returned[i]), std::move((*callbacks)[i])});
+  }
+  clear_buffer();
 }
 
 void Writable::do_writev(std::vector<std::string> chunks, Callback done) {
-  // One after another through do_write(), stopping at the first failure.
+  if (probing_writev_) {
+    // Reached only when an implementation does not override do_writev(): see start_write().
+    writev_ = false;
+    writev_returned_ = std::move(chunks);
+    return;
+  }
+  // Called directly: one after another through do_write(), stopping at the first failure.
   struct Step {
     std::vector<std::string> chunks;
     std::size_t next = 0;
@@ -366,30 +478,33 @@ void Writable::on_write_done(std::error_code ec, std::size_t bytes, std::vector<
   writing_ = false;
   length_ -= bytes;
   if (ec) {
-    // Node's onwriteError(): the callbacks hear the error, queued writes are dropped, the stream
-    // is destroyed with it.
-    std::vector<Callback> dropped;
-    for (auto& p : buffered_) dropped.push_back(std::move(p.cb));
-    buffered_.clear();
-    length_ = 0;
-    defer([callbacks = std::move(callbacks), dropped = std::move(dropped), ec] {
-      for (const auto& cb : callbacks) {
-        if (cb) cb(ec);
-      }
-      for (const auto& cb : dropped) {
-        if (cb) cb(make_error_code(errc::err_stream_destroyed));
-      }
-    });
-    destroy(ec);
+    // Node's onwrite(): the stream is errored at once (write() answers false, later chunks are
+    // queued), and onwriteError() runs now, or on the next tick when inside do_write().
+    set_errored(ec);
+    if (sync) {
+      defer([this, callbacks = std::move(callbacks), ec] { on_write_error(callbacks, ec); });
+    } else {
+      on_write_error(callbacks, ec);
+    }
     return;
   }
-  if (!buffered_.empty() && corked_ == 0 && !destroyed()) clear_buffer();
+  if (!buffered_.empty()) clear_buffer();
   if (sync) {
     // Node's afterWriteTick: callbacks never run inside write().
     defer([this, callbacks = std::move(callbacks)] { after_write(callbacks); });
   } else {
     after_write(callbacks);
   }
+}
+
+// Node's onwriteError(): the failed write's callbacks, then every queued write and end() callback
+// hear the error, then the stream is destroyed with it ('error' always after the callbacks).
+void Writable::on_write_error(const std::vector<Callback>& callbacks, std::error_code ec) {
+  for (const auto& cb : callbacks) {
+    if (cb) cb(ec);
+  }
+  error_buffer();
+  error_or_destroy(ec);
 }
 
 void Writable::after_write(const std::vector<Callback>& callbacks) {
@@ -400,16 +515,52 @@ void Writable::after_write(const std::vector<Callback>& callbacks) {
   for (const auto& cb : callbacks) {
     if (cb) cb({});
   }
+  if (destroyed()) error_buffer();
   finish_maybe();
 }
 
-void Writable::clear_buffer() {
-  if (corked_ > 0 || writing_ || destroyed() || buffered_.empty()) return;
-  std::vector<Pending> batch;
-  batch.reserve(buffered_.size());
-  for (auto& p : buffered_) batch.push_back(std::move(p));
+// Node's errorBuffer(): fails what is queued and the end() callbacks with the stream's error (or
+// ERR_STREAM_DESTROYED); a write in progress finishes first and calls this again.
+void Writable::error_buffer() {
+  if (writing_) return;
+  const std::error_code ec = errored() ? errored() : make_error_code(errc::err_stream_destroyed);
+  auto queued = std::move(buffered_);
   buffered_.clear();
-  start_write(std::move(batch));
+  auto ends = std::move(end_callbacks_);
+  end_callbacks_.clear();
+  for (auto& p : queued) {
+    length_ -= p.chunk.size();
+    if (p.cb) p.cb(ec);
+  }
+  for (auto& cb : ends) {
+    if (cb) cb(ec);
+  }
+}
+
+// Node's Writable.prototype.destroy: pending callbacks fail on a tick queued before 'close'.
+void Writable::before_destroy() {
+  if (!buffered_.empty() || !end_callbacks_.empty()) defer([this] { error_buffer(); });
+}
+
+// Node's clearBuffer(): everything queued in one do_writev(), or, without a gather write, chunk
+// by chunk for as long as each completes synchronously. A loop, not recursion, so a long queue
+// of synchronous writes does not grow the stack.
+void Writable::clear_buffer() {
+  if (clearing_) return;
+  clearing_ = true;
+  while (corked_ == 0 && !writing_ && !destroyed() && !errored() && !buffered_.empty()) {
+    std::vector<Pending> batch;
+    if (writev_ && buffered_.size() > 1) {
+      batch.reserve(buffered_.size());
+      for (auto& p : buffered_) batch.push_back(std::move(p));
+      buffered_.clear();
+    } else {
+      batch.push_back(std::move(buffered_.front()));
+      buffered_.pop_front();
+    }
+    start_write(std::move(batch));
+  }
+  clearing_ = false;
 }
 
 void Writable::cork() { ++corked_; }
@@ -420,13 +571,31 @@ void Writable::uncork() {
   if (!writing_) clear_buffer();
 }
 
-void Writable::end(Callback cb) {
+void Writable::end(Callback cb) { end_impl({}, std::move(cb)); }
+
+// Differs from Node: an empty chunk is not written (Node hands an empty chunk to _write).
+void Writable::end(std::string_view chunk, Callback cb) {
+  std::error_code err;
+  if (!chunk.empty()) {
+    bool ret = false;
+    err = write_chunk(std::string(chunk), {}, ret);
+  }
+  end_impl(err, std::move(cb));
+}
+
+void Writable::end(std::string_view text, Encoding encoding, Callback cb) {
+  end(encode(text, encoding), std::move(cb));
+}
+
+// Node's end(): uncork fully, then start finishing, or report why not.
+void Writable::end_impl(std::error_code err, Callback cb) {
   if (corked_ > 0) {
     corked_ = 1;
     uncork();
   }
-  std::error_code err;
-  if (!errored() && !ending_) {
+  if (err) {
+    // The chunk given to end() was refused; the callback hears that.
+  } else if (!errored() && !ending_) {
     ending_ = true;
     finish_maybe();
   } else if (finished_) {
@@ -435,21 +604,16 @@ void Writable::end(Callback cb) {
     err = make_error_code(errc::err_stream_destroyed);
   }
   if (!cb) return;
-  if (err || finished_) {
+  if (err) {
     defer([cb = std::move(cb), err] { cb(err); });
+  } else if (errored()) {
+    // Node: a stream that failed (maybe inside this very call, in do_final) answers with its error.
+    defer([cb = std::move(cb), err = errored()] { cb(err); });
+  } else if (finished_) {
+    defer([cb = std::move(cb)] { cb({}); });
   } else {
     end_callbacks_.push_back(std::move(cb));
   }
-}
-
-void Writable::end(std::string_view chunk, Callback cb) {
-  if (!chunk.empty()) write(chunk);
-  end(std::move(cb));
-}
-
-void Writable::end(std::string_view text, Encoding encoding, Callback cb) {
-  if (!text.empty()) write(text, encoding);
-  end(std::move(cb));
 }
 
 void Writable::finish_maybe() {
@@ -461,21 +625,28 @@ void Writable::finish_maybe() {
 }
 
 // Node's prefinish()/callFinal(): the final step runs once; 'prefinish' follows its success and
-// 'finish' comes on a later tick.
+// 'finish' comes on a later tick. A failure fails the end() callbacks, then the stream.
 void Writable::prefinish() {
   if (prefinished_ || final_called_) return;
   final_called_ = true;
   auto self = shared_from_this();
-  do_final([this, self](std::error_code ec) {
+  auto called = std::make_shared<bool>(false);
+  do_final([this, self, called](std::error_code ec) {
+    if (*called) {
+      error_or_destroy(ec ? ec : make_error_code(errc::err_multiple_callback));
+      return;
+    }
+    *called = true;
     if (ec) {
       auto callbacks = std::move(end_callbacks_);
       end_callbacks_.clear();
       for (auto& cb : callbacks) {
         if (cb) cb(ec);
       }
-      destroy(ec);
+      error_or_destroy(ec);
       return;
     }
+    if (destroyed() || errored()) return;
     prefinished_ = true;
     events().prefinish.emit();
     finish_scheduled_ = true;
@@ -504,11 +675,13 @@ void Writable::on_writable_finished() {
 Duplex::Duplex(DuplexOptions options)
     : Readable(options.readable), Writable(options.writable), allow_half_open_(options.allow_half_open) {}
 
-// Node's onReadableEnd / autoDestroy: without half-open, the end of the input ends the output;
-// the stream is destroyed once both directions are done.
+// Node's endReadableNT / autoDestroy: without half-open, the end of the input ends the output on
+// the next tick (endWritableNT); the stream is destroyed once both directions are done.
 void Duplex::on_readable_ended() {
-  if (!allow_half_open_ && !writable_ended()) {
-    end();
+  if (!allow_half_open_ && writable()) {
+    defer([this] {
+      if (writable() && !writable_ended() && !destroyed()) end();
+    });
     return;
   }
   if (auto_destroy_ && writable_finished()) destroy();

@@ -9,6 +9,7 @@
 #include <asio/ip/v6_only.hpp>
 #include <asio/local/stream_protocol.hpp>
 #include <asio/socket_base.hpp>
+#include <unordered_map>
 
 #include "detail/loop_impl.hpp"
 #include "detail/transport.hpp"
@@ -27,6 +28,9 @@ struct Server::Impl {
   std::optional<asio::ip::tcp::socket> tcp_peer;
   std::optional<asio::local::stream_protocol::socket> unix_peer;
   std::shared_ptr<core::Timer> retry;  // after EMFILE/ENFILE
+  // The accepted connections until their 'close': an open socket lives on even when the user kept
+  // no reference (as a libuv handle does), so 'close' of the server is not left waiting forever.
+  std::unordered_map<Socket*, std::shared_ptr<Socket>> sockets;
 };
 
 Server::Server(core::Loop& loop, ServerOptions options)
@@ -194,9 +198,11 @@ void Server::adopt(std::unique_ptr<detail::Transport> transport) {
   auto socket = Socket::adopt(loop_, std::move(transport), SocketOptions{options_.allow_half_open, options_.high_water_mark});
   if (options_.pause_on_connect) socket->pause();
   ++connections_;
+  impl_->sockets.emplace(socket.get(), socket);
   std::weak_ptr<Server> weak = shared_from_this();
-  socket->events().close.once([weak] {
+  socket->events().close.once([weak, raw = socket.get()] {
     if (auto self = weak.lock()) {
+      self->impl_->sockets.erase(raw);  // the emitting stream holds itself until 'close' returns
       --self->connections_;
       self->maybe_emit_close();
     }
@@ -207,10 +213,19 @@ void Server::adopt(std::unique_ptr<detail::Transport> transport) {
 void Server::close(std::function<void(std::error_code)> on_close) {
   auto self = shared_from_this();
   if (!listening_) {
-    if (on_close) {
-      const auto ec = core::make_error_code(core::errc::err_server_not_running);
-      loop_.post([on_close = std::move(on_close), ec] { on_close(ec); });
+    // Node still emits 'close' (once drained) and hands the callback ERR_SERVER_NOT_RUNNING.
+    const auto not_running = core::make_error_code(core::errc::err_server_not_running);
+    if (closing_) {
+      // Already closing: the callback waits for that 'close'.
+      if (on_close) close_callbacks_.push_back([on_close = std::move(on_close), not_running](std::error_code) {
+        on_close(not_running);
+      });
+      return;
     }
+    loop_.post([self, on_close = std::move(on_close), not_running] {
+      self->events_.close.emit();
+      if (on_close) on_close(not_running);
+    });
     return;
   }
   if (on_close) close_callbacks_.push_back(std::move(on_close));
@@ -234,8 +249,10 @@ void Server::maybe_emit_close() {
   closing_ = false;
   auto callbacks = std::move(close_callbacks_);
   close_callbacks_.clear();
-  for (auto& cb : callbacks) cb({});
+  // Node adds the callback as a 'close' listener when close() is called, so listeners attached
+  // before that (the usual case) run first.
   events_.close.emit();
+  for (auto& cb : callbacks) cb({});
 }
 
 std::optional<ServerAddress> Server::address() const {

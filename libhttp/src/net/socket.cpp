@@ -67,9 +67,9 @@ struct Socket::Pending {
 
 Socket::Socket(core::Loop& loop, SocketOptions options)
     : core::Stream(loop, std::make_unique<SocketEvents>()),
-      core::Duplex(core::DuplexOptions{{options.high_water_mark, std::nullopt},
-                                       {options.high_water_mark, core::Encoding::utf8},
-                                       options.allow_half_open}) {}
+      core::Duplex(core::DuplexOptions{.readable = {.high_water_mark = options.high_water_mark},
+                                       .writable = {.high_water_mark = options.high_water_mark},
+                                       .allow_half_open = options.allow_half_open}) {}
 
 Socket::~Socket() {
   if (holds_ref_) loop().release_ref();
@@ -174,6 +174,12 @@ void Socket::connect(ConnectOptions options, std::function<void()> on_connect) {
                       "The property 'options.family' must be one of: 0, 4, 6. Received " +
                           std::to_string(options.family));
   }
+  if (!options.local_address.empty()) {
+    int local_family = 0;
+    if (!is_ip_literal(options.local_address, local_family)) {
+      throw core::Error(core::errc::err_invalid_ip_address, "Invalid IP address: " + options.local_address);
+    }
+  }
   if (on_connect) events().connect.once(std::move(on_connect));
   if (options.no_delay) no_delay_ = true;
   if (options.keep_alive) keep_alive_ = std::make_pair(true, options.keep_alive_initial_delay);
@@ -210,11 +216,7 @@ void Socket::resolve_and_connect() {
   }
   int family = 0;
   if (is_ip_literal(opts.host, family)) {
-    // Node skips the lookup (and its event) for IP addresses.
-    if (opts.family != 0 && opts.family != family) {
-      destroy(asio::error::address_family_not_supported);
-      return;
-    }
+    // Node skips the lookup (and its event) for IP addresses, and ignores `family` for them.
     pending_->address = opts.host;
     pending_->family = family;
     try_address(0);
@@ -260,7 +262,8 @@ void Socket::try_address(std::size_t) {
                                                  : asio::ip::address(asio::ip::address_v6::any());
     if (!opts.local_address.empty()) {
       local_ip = asio::ip::make_address(opts.local_address, ec);
-      if (ec) ec = core::make_error_code(core::errc::err_invalid_ip_address);
+      // Node binds with the destination's family, so an address of the other one is EINVAL.
+      if (!ec && local_ip.is_v4() != address.is_v4()) ec = std::make_error_code(std::errc::invalid_argument);
     }
     if (!ec) pending_->tcp->bind(asio::ip::tcp::endpoint(local_ip, static_cast<unsigned short>(opts.local_port)), ec);
   }
@@ -330,6 +333,7 @@ void Socket::on_readable(std::error_code ec) {
   }
   if (ec == asio::error::eof) {
     push_end();
+    end_if_drained();
     return;
   }
   destroy(ec);
@@ -344,7 +348,6 @@ void Socket::do_write(std::string chunk, core::Callback done) {
 }
 
 void Socket::do_writev(std::vector<std::string> chunks, core::Callback done) {
-  for (const auto& c : chunks) bytes_written_ += c.size();
   if (connecting_) {
     pending_->writes.emplace_back(std::move(chunks), std::move(done));
     return;
@@ -356,64 +359,68 @@ void Socket::do_writev(std::vector<std::string> chunks, core::Callback done) {
   write_buffers(std::move(chunks), std::move(done));
 }
 
-// Write as much as the kernel takes now; wait for writability only for the rest.
+// One gather write in progress: the chunks, how far they went out, and its completion.
+struct Socket::Write {
+  std::vector<std::string> chunks;
+  std::size_t index = 0;   // first chunk not fully written
+  std::size_t offset = 0;  // bytes of chunks[index] already written
+  std::size_t bytes = 0;   // of all chunks
+  core::Callback done;
+};
+
 void Socket::write_buffers(std::vector<std::string> chunks, core::Callback done) {
-  struct State {
-    std::vector<std::string> chunks;
-    std::size_t index = 0;   // first chunk not fully written
-    std::size_t offset = 0;  // bytes of chunks[index] already written
-    core::Callback done;
-  };
-  auto state = std::make_shared<State>(State{std::move(chunks), 0, 0, std::move(done)});
-  auto self = self_ptr();
-  auto step = std::make_shared<std::function<void()>>();
-  *step = [self, state, step] {
-    while (state->index < state->chunks.size()) {
-      if (self->destroyed() || !self->transport_ || !self->transport_->is_open()) {
-        *step = nullptr;
-        state->done(core::make_error_code(core::errc::err_socket_closed));
-        return;
-      }
-      std::vector<std::string_view> views;
-      views.reserve(state->chunks.size() - state->index);
-      views.emplace_back(std::string_view(state->chunks[state->index]).substr(state->offset));
-      for (std::size_t i = state->index + 1; i < state->chunks.size(); ++i) views.emplace_back(state->chunks[i]);
-      std::error_code ec;
-      std::size_t n = self->transport_->write_some(views, ec);
-      if (ec == asio::error::would_block || ec == asio::error::try_again) {
-        // Any outcome re-enters the loop, which reports a socket closed meanwhile.
-        self->transport_->async_wait_writable([step](std::error_code) {
-          if (*step) (*step)();
-        });
-        return;
-      }
-      if (ec) {
-        *step = nullptr;
-        state->done(ec);
-        return;
-      }
-      self->touch();
-      while (n > 0 && state->index < state->chunks.size()) {
-        const std::size_t left = state->chunks[state->index].size() - state->offset;
-        if (n >= left) {
-          n -= left;
-          ++state->index;
-          state->offset = 0;
-        } else {
-          state->offset += n;
-          n = 0;
-        }
-      }
-      // Skip empty chunks.
-      while (state->index < state->chunks.size() && state->chunks[state->index].size() == state->offset) {
-        ++state->index;
-        state->offset = 0;
+  std::size_t bytes = 0;
+  for (const auto& c : chunks) bytes += c.size();
+  continue_write(std::make_shared<Write>(Write{std::move(chunks), 0, 0, bytes, std::move(done)}));
+}
+
+// Write as much as the kernel takes now; wait for writability only for the rest. The wait's
+// handler owns the state, so nothing refers to itself and a loop torn down mid-write leaks nothing.
+void Socket::continue_write(const std::shared_ptr<Write>& write) {
+  std::vector<std::string_view> views;
+  while (write->index < write->chunks.size()) {
+    if (destroyed() || !transport_ || !transport_->is_open()) {
+      auto done = std::move(write->done);
+      done(core::make_error_code(core::errc::err_socket_closed));
+      return;
+    }
+    views.clear();
+    views.emplace_back(std::string_view(write->chunks[write->index]).substr(write->offset));
+    for (std::size_t i = write->index + 1; i < write->chunks.size(); ++i) views.emplace_back(write->chunks[i]);
+    std::error_code ec;
+    std::size_t n = transport_->write_some(views, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      // Any outcome re-enters the loop above, which reports a socket closed meanwhile.
+      transport_->async_wait_writable([self = self_ptr(), write](std::error_code) { self->continue_write(write); });
+      return;
+    }
+    if (ec) {
+      auto done = std::move(write->done);
+      done(ec);
+      return;
+    }
+    touch();
+    while (n > 0 && write->index < write->chunks.size()) {
+      const std::size_t left = write->chunks[write->index].size() - write->offset;
+      if (n >= left) {
+        n -= left;
+        ++write->index;
+        write->offset = 0;
+      } else {
+        write->offset += n;
+        n = 0;
       }
     }
-    *step = nullptr;  // break the self-reference before completing
-    state->done({});
-  };
-  (*step)();
+    // Skip empty chunks.
+    while (write->index < write->chunks.size() && write->chunks[write->index].size() == write->offset) {
+      ++write->index;
+      write->offset = 0;
+    }
+  }
+  // Counted here, not per partial write: until `done` the bytes are still in writable_length().
+  bytes_sent_ += write->bytes;
+  auto done = std::move(write->done);
+  done({});
 }
 
 void Socket::do_final(core::Callback done) {
@@ -432,7 +439,12 @@ void Socket::do_final(core::Callback done) {
 
 // ---- timeouts, options, teardown ---------------------------------------------------------------
 
-void Socket::touch() noexcept { last_activity_ = steady_clock::now(); }
+void Socket::touch() {
+  last_activity_ = steady_clock::now();
+  // After a 'timeout' the timer rests until the next activity, as Node's does (it only refreshes
+  // the timer on activity), so an idle socket hears 'timeout' once per idle period.
+  if (timer_ && !timer_->active() && timeout_.count() > 0 && !destroyed()) arm_timeout();
+}
 
 void Socket::set_timeout(milliseconds timeout, std::function<void()> on_timeout) {
   timeout_ = timeout < milliseconds(0) ? milliseconds(0) : timeout;
@@ -443,16 +455,17 @@ void Socket::set_timeout(milliseconds timeout, std::function<void()> on_timeout)
       events().timeout.once(std::move(on_timeout));
     }
   }
-  touch();
   if (timer_) {
     timer_->close();
     timer_.reset();
   }
+  touch();
   if (timeout_.count() > 0 && !destroyed()) arm_timeout();
 }
 
 // One timer per socket, re-armed lazily: activity only records a timestamp, and an expiry that
 // finds recent activity sleeps again for the remainder, so busy sockets never touch the timer.
+// An expiry that finds none emits 'timeout' and leaves the timer idle until touch().
 void Socket::arm_timeout() {
   std::weak_ptr<Stream> weak = shared_from_this();
   const auto deadline = last_activity_ + timeout_;
@@ -466,8 +479,6 @@ void Socket::arm_timeout() {
           arm_timeout();
           return;
         }
-        touch();
-        arm_timeout();  // Node's socket timer restarts after firing
         events().timeout.emit();
       },
       delay);

@@ -10,6 +10,25 @@ namespace httpx::core {
 
 class Loop;
 
+/// One reference on a loop, taken and dropped as a handle's state changes: what makes an active,
+/// referenced timer, socket or listener keep `Loop::run()` going (libuv's handle ref). Dropped on
+/// destruction.
+class LoopRef {
+ public:
+  explicit LoopRef(Loop& loop) noexcept : loop_(&loop) {}
+  ~LoopRef() { hold(false); }
+  LoopRef(const LoopRef&) = delete;
+  LoopRef& operator=(const LoopRef&) = delete;
+
+  /// Takes (true) or drops (false) the reference; repeated calls with the same value do nothing.
+  void hold(bool held);
+  bool held() const noexcept { return held_; }
+
+ private:
+  Loop* loop_;
+  bool held_ = false;
+};
+
 /// A pending `set_timeout` / `set_interval` callback. Node: the `Timeout` object.
 /// Made by `Loop::set_timeout`; the loop keeps it alive while it is armed.
 class Timer : public std::enable_shared_from_this<Timer> {
@@ -47,7 +66,7 @@ class Timer : public std::enable_shared_from_this<Timer> {
   bool refed_ = true;
   bool active_ = false;
   bool closed_ = false;
-  bool holds_ref_ = false;
+  LoopRef ref_;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -49,14 +49,17 @@ class Stream : public std::enable_shared_from_this<Stream> {
   /// The loop this stream belongs to.
   Loop& loop() const noexcept { return *loop_; }
 
-  /// Tears the stream down: pending writes are dropped, 'error' (when `ec` is set) and then 'close'
-  /// are emitted on a later tick. Repeated calls do nothing. Node: `stream.destroy([error])`.
+  /// Tears the stream down: queued writes and end() callbacks fail (with `ec`, or
+  /// ERR_STREAM_DESTROYED), 'error' (when `ec` is set) and then 'close' are emitted on a later tick.
+  /// Repeated calls do nothing, not even record their error. Node: `stream.destroy([error])`.
   void destroy(std::error_code ec = {});
   /// Node: `stream.destroyed`.
   bool destroyed() const noexcept { return destroyed_; }
-  /// True once 'close' was emitted. Node: `stream.closed`.
-  bool closed() const noexcept { return close_emitted_; }
-  /// The error the stream was destroyed with, if any. Node: `stream.errored`.
+  /// True once the teardown (`do_destroy`) completed; 'close' follows on a later tick.
+  /// Node: `stream.closed` (set where Node sets it, in destroy's callback, not at 'close').
+  bool closed() const noexcept { return closed_; }
+  /// The first error the stream failed with (a write, the final step, destroy), if any.
+  /// Node: `stream.errored`.
   std::error_code errored() const noexcept { return errored_; }
 
  protected:
@@ -68,8 +71,20 @@ class Stream : public std::enable_shared_from_this<Stream> {
   /// Node: `_destroy(err, cb)`.
   virtual void do_destroy(std::error_code ec, Callback done) { done(ec); }
 
+  /// Called once, by the first destroy(), before the stream is marked destroyed; the sides use it
+  /// (a Writable fails its queue). Node: the part of `Writable.prototype.destroy` before destroy.
+  virtual void before_destroy() {}
+
   /// Emits 'error' once per stream (Node's errorEmitted rule); used by the sides.
   void emit_error(std::error_code ec);
+  /// Records `ec` as the stream's error unless it already has one (Node: `state.errored = err`
+  /// before the stream is destroyed, as a failed write does).
+  void set_errored(std::error_code ec) noexcept {
+    if (ec && !errored_) errored_ = ec;
+  }
+  /// Node's errorOrDestroy(): destroys the stream with `ec` (autoDestroy), or else records it and
+  /// emits 'error' on a later tick. Does nothing once destroyed.
+  void error_or_destroy(std::error_code ec);
   /// Posts `fn` to the loop, holding this stream alive until it ran.
   void defer(std::function<void()> fn);
 
@@ -80,6 +95,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   Loop* loop_;
   std::unique_ptr<StreamEvents> events_;
   bool destroyed_ = false;
+  bool closed_ = false;
   bool error_emitted_ = false;
   bool close_emitted_ = false;
   std::error_code errored_;
@@ -94,7 +110,6 @@ struct ReadableOptions {
 /// Options of a writable stream. Node: `new stream.Writable(options)`.
 struct WritableOptions {
   std::size_t high_water_mark = 16384;      ///< bytes buffered before write() returns false.
-  Encoding default_encoding = Encoding::utf8;  ///< for text chunks; Node: defaultEncoding ('utf8').
 };
 
 class Writable;
@@ -146,6 +161,10 @@ class Readable : public virtual Stream {
  protected:
   explicit Readable(ReadableOptions options = {});
 
+  /// Node's `read(0)` after the end of input: with nothing buffered, 'end' follows even when
+  /// nobody consumes the stream (net.Socket does this, so an unread connection still closes).
+  void end_if_drained();
+
   /// The implementation produces data now (Node: `_read(size)`): call `push()` now or later.
   /// Called again only after a `push()`.
   virtual void do_read(std::size_t size) = 0;
@@ -157,10 +176,12 @@ class Readable : public virtual Stream {
   enum class Flow { unset, flowing, paused };
   struct PipeTarget {
     std::shared_ptr<Writable> dest;
-    ListenerId drain_id;
-    ListenerId error_id;
-    ListenerId close_id;
-    bool end;
+    ListenerId drain_id = 0;
+    ListenerId error_id = 0;
+    ListenerId close_id = 0;
+    ListenerId finish_id = 0;
+    ListenerId end_id = 0;  // on this stream's 'end'
+    bool end = true;
     bool awaiting_drain = false;
   };
 
@@ -168,10 +189,12 @@ class Readable : public virtual Stream {
   void flow();
   void schedule_read_more();
   void read_more();
+  void read_now();
   void maybe_end();
   void emit_data(std::string_view chunk);
   void on_pipe_data(std::string_view chunk);
   void remove_pipe(std::size_t index);
+  void remove_pipe_to(const Writable* dest);
 
   std::size_t high_water_mark_;
   std::deque<std::string> buffer_;
@@ -181,8 +204,12 @@ class Readable : public virtual Stream {
   bool end_emitted_ = false;
   bool end_scheduled_ = false;
   bool reading_ = false;        // do_read() was called and no push() answered it yet
-  bool in_read_call_ = false;   // do_read() has not returned yet (Node's state.sync)
+  // do_read() has not returned yet (Node's state.sync). True until the first do_read() returned,
+  // as in Node, so data pushed before the stream ever read is emitted on a later tick, after
+  // 'resume', and never inside the push() that a listener attachment just preceded.
+  bool in_read_call_ = true;
   bool flow_scheduled_ = false;
+  bool resume_scheduled_ = false;
   bool read_more_scheduled_ = false;
   std::optional<StringDecoder> decoder_;
   std::vector<PipeTarget> pipes_;
@@ -211,8 +238,6 @@ class Writable : public virtual Stream {
   void cork();
   /// Undoes one `cork()`; the last one flushes. Node: `writable.uncork()`.
   void uncork();
-  /// Node: `writable.setDefaultEncoding(encoding)`.
-  void set_default_encoding(Encoding encoding) noexcept { default_encoding_ = encoding; }
 
   /// Node: `writable.writable` — write() may be called.
   bool writable() const noexcept;
@@ -235,8 +260,12 @@ class Writable : public virtual Stream {
   /// Hands one chunk on; call `done` once (maybe later), with an error to fail the stream.
   /// Node: `_write(chunk, encoding, callback)`.
   virtual void do_write(std::string chunk, Callback done) = 0;
-  /// Hands several chunks on at once (after cork/uncork or while a write was pending). The default
-  /// writes them one by one through do_write(). Node: `_writev(chunks, callback)`.
+  /// Hands several chunks on at once (after cork/uncork or while a write was pending).
+  /// Node: `_writev(chunks, callback)`. Without an override the stream behaves as a Node stream
+  /// without `_writev`: queued chunks go through do_write() one at a time, each write's callback
+  /// running when its own chunk was handed on (the default hands the first batch back, so an
+  /// override should not call it). Called directly, the default writes the chunks one after
+  /// another through do_write() and calls `done` once.
   virtual void do_writev(std::vector<std::string> chunks, Callback done);
   /// Runs after the last write and before 'finish'. Node: `_final(callback)`.
   virtual void do_final(Callback done) { done({}); }
@@ -252,18 +281,21 @@ class Writable : public virtual Stream {
     Callback cb;
   };
 
+  std::error_code write_chunk(std::string chunk, Callback cb, bool& ret);
   bool write_or_buffer(std::string chunk, Callback cb);
-  void fail_write(errc e, Callback cb);
+  void end_impl(std::error_code err, Callback cb);
   void start_write(std::vector<Pending> batch);
   void on_write_done(std::error_code ec, std::size_t bytes, std::vector<Callback> callbacks);
+  void on_write_error(const std::vector<Callback>& callbacks, std::error_code ec);
   void after_write(const std::vector<Callback>& callbacks);
+  void error_buffer();
+  void before_destroy() override;
   void clear_buffer();
   void finish_maybe();
   void prefinish();
   void finish();
 
   std::size_t high_water_mark_;
-  Encoding default_encoding_;
   std::deque<Pending> buffered_;
   std::size_t length_ = 0;
   std::size_t corked_ = 0;
@@ -275,6 +307,10 @@ class Writable : public virtual Stream {
   bool prefinished_ = false;
   bool finished_ = false;
   bool finish_scheduled_ = false;
+  bool clearing_ = false;        // clear_buffer() is looping
+  bool writev_ = true;           // do_writev() is overridden (until the default says otherwise)
+  bool probing_writev_ = false;  // start_write() is inside do_writev()
+  std::vector<std::string> writev_returned_;  // the chunks the default do_writev() handed back
   std::vector<Callback> end_callbacks_;
 };
 
@@ -286,7 +322,8 @@ struct DuplexOptions {
 };
 
 /// Both a Readable and a Writable (Node: `stream.Duplex`); sockets are duplex streams. It is
-/// destroyed (and emits 'close') once 'end' and 'finish' were both emitted.
+/// destroyed (and emits 'close') once 'end' and 'finish' were both emitted. Without half-open,
+/// the tick after 'end' ends the writable side.
 class Duplex : public Readable, public Writable {
  public:
   /// Node: `duplex.allowHalfOpen`.

@@ -70,7 +70,8 @@ class Server : public std::enable_shared_from_this<Server> {
   /// Error(ERR_SOCKET_BAD_PORT) for a port outside 0..65535. Node: `server.listen(options[, cb])`.
   void listen(ListenOptions options, std::function<void()> on_listening = {});
   /// Stops accepting. 'close' (and `on_close`) follow once every accepted connection has closed;
-  /// `on_close` receives ERR_SERVER_NOT_RUNNING when the server was not listening.
+  /// `on_close` receives ERR_SERVER_NOT_RUNNING when the server was not listening ('close' is
+  /// still emitted then, as Node does).
   /// Node: `server.close([callback])`.
   void close(std::function<void(std::error_code)> on_close = {});
   /// The bound address; empty before 'listening'. Node: `server.address()`.

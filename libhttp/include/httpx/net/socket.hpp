@@ -111,7 +111,7 @@ class Socket : public core::Duplex {
   /// Node: `socket.bytesRead`.
   std::uint64_t bytes_read() const noexcept { return bytes_read_; }
   /// Node: `socket.bytesWritten` (bytes handed to write(), including queued ones).
-  std::uint64_t bytes_written() const noexcept { return bytes_written_; }
+  std::uint64_t bytes_written() const noexcept { return bytes_sent_ + writable_length(); }
   /// Node: `socket.connecting` — connect() was called and 'connect' not yet emitted.
   bool connecting() const noexcept { return connecting_; }
   /// Node: `socket.pending` — not connected yet (or never).
@@ -134,6 +134,7 @@ class Socket : public core::Duplex {
 
  private:
   struct Pending;
+  struct Write;
   void attach(std::unique_ptr<detail::Transport> transport);
   void on_connected();
   void resolve_and_connect();
@@ -141,7 +142,8 @@ class Socket : public core::Duplex {
   void start_reading();
   void on_readable(std::error_code ec);
   void write_buffers(std::vector<std::string> chunks, core::Callback done);
-  void touch() noexcept;
+  void continue_write(const std::shared_ptr<Write>& write);
+  void touch();
   void arm_timeout();
   void update_ref();
   void apply_options();
@@ -165,7 +167,7 @@ class Socket : public core::Duplex {
   int remote_port_ = 0;
   int local_port_ = 0;
   std::uint64_t bytes_read_ = 0;
-  std::uint64_t bytes_written_ = 0;
+  std::uint64_t bytes_sent_ = 0;  // taken by the kernel; bytes_written() adds the queued ones
 };
 
 }  // namespace httpx::net
