@@ -34,10 +34,9 @@ struct Server::Impl {
 };
 
 Server::Server(core::Loop& loop, ServerOptions options)
-    : loop_(loop), options_(options), impl_(std::make_unique<Impl>(core::detail::io_context(loop))) {}
+    : loop_(loop), options_(options), impl_(std::make_unique<Impl>(core::detail::io_context(loop))), loop_ref_(loop) {}
 
 Server::~Server() {
-  if (holds_ref_) loop_.release_ref();
   if (!impl_->path.empty()) ::unlink(impl_->path.c_str());
 }
 
@@ -45,16 +44,8 @@ std::shared_ptr<Server> Server::create(core::Loop& loop, ServerOptions options) 
   return std::shared_ptr<Server>(new Server(loop, options));
 }
 
-void Server::update_ref() {
-  const bool want = refed_ && listening_;
-  if (want == holds_ref_) return;
-  holds_ref_ = want;
-  if (want) {
-    loop_.add_ref();
-  } else {
-    loop_.release_ref();
-  }
-}
+// A listener keeps the loop running while it listens and is referenced (libuv's rule).
+void Server::update_ref() { loop_ref_.hold(refed_ && listening_); }
 
 void Server::ref() {
   refed_ = true;

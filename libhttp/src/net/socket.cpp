@@ -69,11 +69,10 @@ Socket::Socket(core::Loop& loop, SocketOptions options)
     : core::Stream(loop, std::make_unique<SocketEvents>()),
       core::Duplex(core::DuplexOptions{.readable = {.high_water_mark = options.high_water_mark},
                                        .writable = {.high_water_mark = options.high_water_mark},
-                                       .allow_half_open = options.allow_half_open}) {}
+                                       .allow_half_open = options.allow_half_open}),
+      loop_ref_(loop) {}
 
-Socket::~Socket() {
-  if (holds_ref_) loop().release_ref();
-}
+Socket::~Socket() = default;
 
 std::shared_ptr<Socket> Socket::create(core::Loop& loop, SocketOptions options) {
   std::shared_ptr<Socket> socket(new Socket(loop, options));
@@ -139,16 +138,7 @@ void Socket::apply_options() {
 }
 
 // A socket keeps the loop running while it is connecting or open and referenced (libuv's rule).
-void Socket::update_ref() {
-  const bool want = refed_ && (connecting_ || connected_) && !destroyed();
-  if (want == holds_ref_) return;
-  holds_ref_ = want;
-  if (want) {
-    loop().add_ref();
-  } else {
-    loop().release_ref();
-  }
-}
+void Socket::update_ref() { loop_ref_.hold(refed_ && (connecting_ || connected_) && !destroyed()); }
 
 void Socket::ref() {
   refed_ = true;

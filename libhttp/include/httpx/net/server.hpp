@@ -107,7 +107,7 @@ class Server : public std::enable_shared_from_this<Server> {
   bool closing_ = false;
   bool close_emitted_ = false;
   bool refed_ = true;
-  bool holds_ref_ = false;
+  core::LoopRef loop_ref_;
   std::size_t connections_ = 0;
   std::vector<std::function<void(std::error_code)>> close_callbacks_;
 };

@@ -157,7 +157,7 @@ class Socket : public core::Duplex {
   bool connected_ = false;
   bool reading_ = false;
   bool refed_ = true;
-  bool holds_ref_ = false;
+  core::LoopRef loop_ref_;
   std::optional<bool> no_delay_;
   std::optional<std::pair<bool, std::chrono::milliseconds>> keep_alive_;
   std::chrono::milliseconds timeout_{0};
