@@ -452,5 +452,40 @@ TEST(ServerTest, ListeningKeepsTheLoopAliveUnlessUnrefd) {
   EXPECT_FALSE(loop.alive());
 }
 
+TEST(ServerTest, PauseOnConnectReadsNothingUntilResumed) {
+  core::Loop loop;
+  auto server = Server::create(loop, {.pause_on_connect = true});
+  std::shared_ptr<Socket> accepted, client;
+  std::string received;
+  server->events().connection.on([&](const std::shared_ptr<Socket>& s) {
+    accepted = s;
+    EXPECT_TRUE(s->is_paused());
+  });
+  server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
+                   client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = server->address()->port});
+                   client->write("hello", [&](std::error_code ec) {
+                     EXPECT_FALSE(ec);
+                     // The bytes are in the server's kernel buffer by now; give the loop time to
+                     // (wrongly) read them before looking.
+                     loop.set_timeout(
+                         [&] {
+                           ASSERT_TRUE(accepted);
+                           EXPECT_EQ(accepted->bytes_read(), 0u);
+                           EXPECT_EQ(accepted->readable_length(), 0u);
+                           accepted->events().data.on([&](std::string_view d) {
+                             received += d;
+                             client->destroy();
+                             accepted->destroy();
+                             server->close();
+                           });
+                           accepted->resume();
+                         },
+                         50ms);
+                   });
+                 }));
+  ASSERT_TRUE(loop.run_for(kLimit));
+  EXPECT_EQ(received, "hello");
+}
+
 }  // namespace
 }  // namespace httpx::net

@@ -65,7 +65,6 @@ const std::vector<std::pair<errc, std::string>>& node_codes() {
       {errc::err_invalid_url, "ERR_INVALID_URL"},
       {errc::err_unescaped_characters, "ERR_UNESCAPED_CHARACTERS"},
       {errc::err_unknown_encoding, "ERR_UNKNOWN_ENCODING"},
-      {errc::err_method_not_implemented, "ERR_METHOD_NOT_IMPLEMENTED"},
       {errc::err_multiple_callback, "ERR_MULTIPLE_CALLBACK"},
       {errc::err_invalid_ip_address, "ERR_INVALID_IP_ADDRESS"},
       {errc::err_socket_bad_port, "ERR_SOCKET_BAD_PORT"},

@@ -134,6 +134,7 @@ class GatherWritable : public TestWritable {
     written += joined;
     done({});
   }
+  bool has_writev() const noexcept override { return true; }
 };
 
 // A Readable fed by the test through push()/push_end(); do_read() logs "_read" (when asked to)

@@ -33,7 +33,6 @@ CodeInfo info(errc e) {
     case errc::err_invalid_url: return {"ERR_INVALID_URL", "Invalid URL"};
     case errc::err_unescaped_characters: return {"ERR_UNESCAPED_CHARACTERS", "Request path contains unescaped characters"};
     case errc::err_unknown_encoding: return {"ERR_UNKNOWN_ENCODING", "Unknown encoding"};
-    case errc::err_method_not_implemented: return {"ERR_METHOD_NOT_IMPLEMENTED", "The method is not implemented"};
     case errc::err_multiple_callback: return {"ERR_MULTIPLE_CALLBACK", "Callback called multiple times"};
     case errc::err_invalid_ip_address: return {"ERR_INVALID_IP_ADDRESS", "Invalid IP address"};
     case errc::err_socket_bad_port: return {"ERR_SOCKET_BAD_PORT", "Port should be >= 0 and < 65536"};

@@ -425,34 +425,14 @@ void Writable::start_write(std::vector<Pending> batch) {
   in_write_call_ = true;
   if (chunks.size() == 1) {
     do_write(std::move(chunks.front()), std::move(done));
-    in_write_call_ = false;
-    return;
+  } else {
+    do_writev(std::move(chunks), std::move(done));
   }
-  probing_writev_ = true;
-  do_writev(std::move(chunks), std::move(done));
-  probing_writev_ = false;
   in_write_call_ = false;
-  if (writev_) return;
-  // The default do_writev() handed the batch back: this stream has no gather write, so, as Node
-  // does without _writev, the chunks go out one at a time, each with its own callback.
-  *called = true;
-  writing_ = false;
-  auto returned = std::move(writev_returned_);
-  writev_returned_.clear();
-  for (std::size_t i = returned.size(); i-- > 0;) {
-    buffered_.push_front({std::move(returned[i]), std::move((*callbacks)[i])});
-  }
-  clear_buffer();
 }
 
 void Writable::do_writev(std::vector<std::string> chunks, Callback done) {
-  if (probing_writev_) {
-    // Reached only when an implementation does not override do_writev(): see start_write().
-    writev_ = false;
-    writev_returned_ = std::move(chunks);
-    return;
-  }
-  // Called directly: one after another through do_write(), stopping at the first failure.
+  // One after another through do_write(), stopping at the first failure.
   struct Step {
     std::vector<std::string> chunks;
     std::size_t next = 0;
@@ -550,7 +530,7 @@ void Writable::clear_buffer() {
   clearing_ = true;
   while (corked_ == 0 && !writing_ && !destroyed() && !errored() && !buffered_.empty()) {
     std::vector<Pending> batch;
-    if (writev_ && buffered_.size() > 1) {
+    if (has_writev() && buffered_.size() > 1) {
       batch.reserve(buffered_.size());
       for (auto& p : buffered_) batch.push_back(std::move(p));
       buffered_.clear();

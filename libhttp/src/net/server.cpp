@@ -186,8 +186,9 @@ void Server::adopt(std::unique_ptr<detail::Transport> transport) {
   }
   if (options_.no_delay) transport->set_no_delay(true);
   if (options_.keep_alive) transport->set_keep_alive(true, options_.keep_alive_initial_delay);
-  auto socket = Socket::adopt(loop_, std::move(transport), SocketOptions{options_.allow_half_open, options_.high_water_mark});
-  if (options_.pause_on_connect) socket->pause();
+  auto socket = Socket::adopt(loop_, std::move(transport),
+                              SocketOptions{options_.allow_half_open, options_.high_water_mark},
+                              options_.pause_on_connect);
   ++connections_;
   impl_->sockets.emplace(socket.get(), socket);
   std::weak_ptr<Server> weak = shared_from_this();

@@ -92,12 +92,18 @@ std::shared_ptr<Socket> Socket::connect_to(core::Loop& loop, ConnectOptions opti
 }
 
 std::shared_ptr<Socket> Socket::adopt(core::Loop& loop, std::unique_ptr<detail::Transport> transport,
-                                      SocketOptions options) {
+                                      SocketOptions options, bool paused) {
   auto socket = create(loop, options);
   socket->attach(std::move(transport));
   socket->connected_ = true;
   socket->update_ref();
   socket->touch();
+  if (paused) {
+    // Node's pauseOnConnect: not a byte is read until resume() (the socket may go to another
+    // process or loop untouched).
+    socket->pause();
+    return socket;
+  }
   // Node reads an accepted connection at once (up to the high-water mark while nobody consumes).
   socket->start_reading();
   return socket;

@@ -29,7 +29,6 @@ enum class errc {
   err_invalid_url,                   ///< ERR_INVALID_URL: a string `new URL()` rejects.
   err_unescaped_characters,          ///< ERR_UNESCAPED_CHARACTERS: a request path with spaces etc.
   err_unknown_encoding,              ///< ERR_UNKNOWN_ENCODING: an encoding name Node does not know.
-  err_method_not_implemented,        ///< ERR_METHOD_NOT_IMPLEMENTED: a stream without _read/_write.
   err_multiple_callback,             ///< ERR_MULTIPLE_CALLBACK: a write callback called twice.
   err_invalid_ip_address,            ///< ERR_INVALID_IP_ADDRESS
   err_socket_bad_port,               ///< ERR_SOCKET_BAD_PORT

@@ -260,13 +260,14 @@ class Writable : public virtual Stream {
   /// Hands one chunk on; call `done` once (maybe later), with an error to fail the stream.
   /// Node: `_write(chunk, encoding, callback)`.
   virtual void do_write(std::string chunk, Callback done) = 0;
-  /// Hands several chunks on at once (after cork/uncork or while a write was pending).
-  /// Node: `_writev(chunks, callback)`. Without an override the stream behaves as a Node stream
-  /// without `_writev`: queued chunks go through do_write() one at a time, each write's callback
-  /// running when its own chunk was handed on (the default hands the first batch back, so an
-  /// override should not call it). Called directly, the default writes the chunks one after
-  /// another through do_write() and calls `done` once.
+  /// Hands several queued chunks on at once (after cork/uncork or while a write was pending);
+  /// used only when has_writev() says so. Node: `_writev(chunks, callback)`. The default writes
+  /// the chunks one after another through do_write() and calls `done` once.
   virtual void do_writev(std::vector<std::string> chunks, Callback done);
+  /// True for an implementation with a gather write (it overrides do_writev() too). Without one,
+  /// as for a Node stream without `_writev`, queued chunks go through do_write() one at a time,
+  /// each callback running when its own chunk was handed on.
+  virtual bool has_writev() const noexcept { return false; }
   /// Runs after the last write and before 'finish'. Node: `_final(callback)`.
   virtual void do_final(Callback done) { done({}); }
   /// Called right after 'finish'; destroys the stream (Node's autoDestroy). Duplex streams wait for
@@ -308,9 +309,6 @@ class Writable : public virtual Stream {
   bool finished_ = false;
   bool finish_scheduled_ = false;
   bool clearing_ = false;        // clear_buffer() is looping
-  bool writev_ = true;           // do_writev() is overridden (until the default says otherwise)
-  bool probing_writev_ = false;  // start_write() is inside do_writev()
-  std::vector<std::string> writev_returned_;  // the chunks the default do_writev() handed back
   std::vector<Callback> end_callbacks_;
 };
 

@@ -119,9 +119,10 @@ class Socket : public core::Duplex {
   /// Node: `socket.readyState`: "opening", "open", "readOnly", "writeOnly" or "closed".
   std::string ready_state() const;
 
-  /// For libhttp's listener: wraps an accepted connection. Not for general use.
+  /// For libhttp's listener: wraps an accepted connection, reading at once unless `paused`.
+  /// Not for general use.
   static std::shared_ptr<Socket> adopt(core::Loop& loop, std::unique_ptr<detail::Transport> transport,
-                                       SocketOptions options);
+                                       SocketOptions options, bool paused = false);
 
  protected:
   explicit Socket(core::Loop& loop, SocketOptions options);
@@ -129,6 +130,7 @@ class Socket : public core::Duplex {
   void do_read(std::size_t size) override;
   void do_write(std::string chunk, core::Callback done) override;
   void do_writev(std::vector<std::string> chunks, core::Callback done) override;
+  bool has_writev() const noexcept override { return true; }
   void do_final(core::Callback done) override;
   void do_destroy(std::error_code ec, core::Callback done) override;
 
