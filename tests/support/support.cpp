@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 namespace httpx::test {
 
@@ -99,6 +101,19 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   }
   return result;
 }
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "httpx-test-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string TempDir::file(const std::string& name) const { return (std::filesystem::path(path_) / name).string(); }
 
 std::string run_node_oracle(const std::string& script, const std::string& input) {
   auto r = run_process({"node", source_dir() + "/tests/oracle/" + script}, input);

@@ -30,6 +30,21 @@ struct ProcessResult {
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input = {},
                           int timeout_ms = 30000);
 
+/// A private temporary directory (for Unix socket paths and files), removed with its contents.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  /// The path of `name` inside the directory.
+  std::string file(const std::string& name) const;
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string path_;
+};
+
 /// Runs `node tests/oracle/<script>` with `input` on stdin and returns its stdout; fails the
 /// current test (and returns "") when node exits non-zero.
 std::string run_node_oracle(const std::string& script, const std::string& input = {});
