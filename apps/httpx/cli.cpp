@@ -22,16 +22,16 @@ void add_completion(Cli& cli) {
       ->required()
       ->check(CLI::IsMember({"bash", "zsh", "fish"}));
   sub->callback([&cli, shell] {
-    cli.run = [&cli, shell]() -> int {
+    cli.run = [&cli, shell](std::ostream& out, std::ostream&) -> int {
       // Printed on stdout, so `httpx completion bash > /etc/bash_completion.d/httpx` works.
-      fmt::print("{}", completion_script(*cli.app, *shell));
+      out << completion_script(*cli.app, *shell);
       return kExitOk;
     };
   });
 }
 
 // CLI11's messages, reduced to the single line that names the offending input.
-std::string usage_line(const CLI::ParseError& e) {
+std::string usage_line(const CLI::ParseError& e, bool after_subcommand) {
   if (const auto* extras = dynamic_cast<const CLI::ExtrasError*>(&e)) {
     (void)extras;
     const std::string what = e.what();
@@ -39,6 +39,7 @@ std::string usage_line(const CLI::ParseError& e) {
     std::string first = colon == std::string::npos ? what : what.substr(colon + 2);
     if (const auto space = first.find(' '); space != std::string::npos) first.resize(space);
     if (!first.empty() && first[0] == '-') return fmt::format("httpx: unknown option '{}' (see 'httpx --help')", first);
+    if (after_subcommand) return fmt::format("httpx: unexpected argument '{}' (see 'httpx --help')", first);
     return fmt::format("httpx: unknown command '{}' (see 'httpx --help')", first);
   }
   return fmt::format("httpx: {} (see 'httpx --help')", e.what());
@@ -46,19 +47,20 @@ std::string usage_line(const CLI::ParseError& e) {
 
 }  // namespace
 
-Cli make_cli() {
-  Cli cli;
-  cli.app = std::make_unique<CLI::App>(kDescription, "httpx");
-  cli.app->set_version_flag("-V,--version", std::string("httpx ") + HTTPX_VERSION, "Print the version and exit");
-  cli.app->set_help_flag("-h,--help", "Print this help and exit");
-  cli.app->require_subcommand(0, 1);
-  cli.app->fallthrough(false);
-  add_completion(cli);
+std::unique_ptr<Cli> make_cli() {
+  auto cli = std::make_unique<Cli>();
+  cli->app = std::make_unique<CLI::App>(kDescription, "httpx");
+  cli->app->set_version_flag("-V,--version", std::string("httpx ") + HTTPX_VERSION, "Print the version and exit");
+  cli->app->set_help_flag("-h,--help", "Print this help and exit");
+  cli->app->require_subcommand(0, 1);
+  cli->app->fallthrough(false);
+  add_completion(*cli);
   return cli;
 }
 
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  Cli cli = make_cli();
+  const auto made = make_cli();
+  Cli& cli = *made;
   // CLI11 parses a reversed argument vector.
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
@@ -75,7 +77,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       out << cli.app->help();
       return kExitOk;
     }
-    err << usage_line(e) << '\n';
+    err << usage_line(e, !cli.app->get_subcommands().empty()) << '\n';
     return kExitUsage;
   }
   if (!cli.run) {
@@ -83,7 +85,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     err << cli.app->help();
     return kExitUsage;
   }
-  return cli.run();
+  return cli.run(out, err);
 }
 
 }  // namespace httpx::app

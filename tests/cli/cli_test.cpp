@@ -103,6 +103,13 @@ TEST(CliTest, UnknownFlagIsOneLineAndExit2) {
   }
 }
 
+TEST(CliTest, ExtraArgumentAfterSubcommandIsNamedAsSuch) {
+  const auto r = httpx({"completion", "bash", "extra"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find("unexpected argument 'extra'"), std::string::npos) << r.err;
+}
+
 TEST(CliTest, NoArgumentsShowsHelpAsUsageError) {
   const auto r = httpx({});
   EXPECT_EQ(r.exit_code, 2);
@@ -141,18 +148,33 @@ TEST(CliTest, BashCompletionOffersSubcommandsAndFlags) {
   EXPECT_EQ(complete("httpx completion --he", 2), "--help\n");
 }
 
+// True when `word` stands in `text` as a whole flag or command name (not inside a longer one:
+// "-h" does not count as found in "--help", nor "get" in "target").
+bool documents(const std::string& text, const std::string& word) {
+  // Flags and command names are made of letters, digits and dashes only: no regex escaping needed.
+  const std::regex whole("(^|[^A-Za-z0-9-])" + word + "($|[^A-Za-z0-9-])");
+  return std::regex_search(text, whole);
+}
+
+TEST(CliTest, ManPageCheckMatchesWholeWordsOnly) {
+  EXPECT_TRUE(documents("use -h or --help", "-h"));
+  EXPECT_FALSE(documents("use --help", "-h"));
+  EXPECT_FALSE(documents("a target", "get"));
+  EXPECT_TRUE(documents(".B get\n", "get"));
+}
+
 TEST(CliTest, EveryFlagInHelpIsInTheManPages) {
   // Top level: man/httpx.1; each subcommand: man/httpx-<name>.1 when it has one, else httpx.1.
   const auto top = man_text("httpx.1");
   for (const auto& flag : flags_in_help(httpx({"--help"}).out)) {
-    EXPECT_NE(top.find(flag), std::string::npos) << flag << " is not documented in man/httpx.1";
+    EXPECT_TRUE(documents(top, flag)) << flag << " is not documented in man/httpx.1";
   }
   for (const auto& sub : listed_subcommands()) {
     std::ifstream own(source_dir() + "/man/httpx-" + sub + ".1");
     const auto page = own ? man_text("httpx-" + sub + ".1") : top;
-    EXPECT_NE(page.find(sub), std::string::npos) << sub << " is not documented";
+    EXPECT_TRUE(documents(page, sub)) << sub << " is not documented";
     for (const auto& flag : flags_in_help(httpx({sub, "--help"}).out)) {
-      EXPECT_NE(page.find(flag), std::string::npos) << flag << " of '" << sub << "' is not in its man page";
+      EXPECT_TRUE(documents(page, flag)) << flag << " of '" << sub << "' is not in its man page";
     }
   }
 }

@@ -81,7 +81,7 @@ TEST(ServerTest, ListeningOnTheWildcardAcceptsIpv4AsMappedIpv6) {
                    ASSERT_TRUE(address);
                    EXPECT_EQ(address->address, "::");
                    EXPECT_EQ(address->family, "IPv6");
-                   client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = address->port});
+                   client = Socket::create_connection(loop, {.host = "127.0.0.1", .port = address->port});
                    client->resume();
                    client->events().close.on([&] { server->close(); });
                  }));
@@ -156,29 +156,29 @@ TEST(ServerTest, CloseStopsAcceptingAndWaitsForOpenConnections) {
   server->events().connection.on(test::must_call<const std::shared_ptr<Socket>&>([&](const std::shared_ptr<Socket>& s) {
     accepted = s;
     s->resume();
-    EXPECT_EQ(server->connections(), 1u);
+    EXPECT_EQ(server->get_connections(), 1u);
     server->close(test::must_call<std::error_code>([&](std::error_code ec) {
       EXPECT_FALSE(ec);
       log.push_back("close callback");
     }));
     EXPECT_FALSE(server->listening());
     // Nothing listens on the port any more.
-    late = Socket::connect_to(loop, {.host = "127.0.0.1", .port = port}, test::must_not_call());
+    late = Socket::create_connection(loop, {.host = "127.0.0.1", .port = port}, test::must_not_call());
     late->events().error.on([&](std::error_code ec) { log.push_back("late:" + core::node_code(ec)); });
     late->events().close.on([&] {
       // The open connection still holds the server's 'close' back; now end it.
-      EXPECT_EQ(server->connections(), 1u);
+      EXPECT_EQ(server->get_connections(), 1u);
       log.push_back("ending connection");
       client->end();
     });
   }));
   server->events().close.on([&] {
     log.push_back("close");
-    EXPECT_EQ(server->connections(), 0u);
+    EXPECT_EQ(server->get_connections(), 0u);
   });
   server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
                    port = server->address()->port;
-                   client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = port});
+                   client = Socket::create_connection(loop, {.host = "127.0.0.1", .port = port});
                    client->resume();
                  }));
   ASSERT_TRUE(loop.run_for(kLimit));
@@ -221,7 +221,7 @@ TEST(ServerTest, ClosesAgainWhileClosingWithNotRunning) {
   });
   server->events().close.on([&] { log.push_back("close"); });
   server->listen({.port = 0, .host = "127.0.0.1"}, [&] {
-    client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = server->address()->port});
+    client = Socket::create_connection(loop, {.host = "127.0.0.1", .port = server->address()->port});
     client->resume();
   });
   ASSERT_TRUE(loop.run_for(kLimit));
@@ -238,7 +238,7 @@ TEST(ServerTest, MaxConnectionsDropsTheExtraConnection) {
   server->events().connection.on(test::must_call<const std::shared_ptr<Socket>&>([&](const std::shared_ptr<Socket>& s) {
     s->resume();
     log.push_back("connection");
-    second = Socket::connect_to(loop, {.host = "127.0.0.1", .port = server->address()->port});
+    second = Socket::create_connection(loop, {.host = "127.0.0.1", .port = server->address()->port});
     second->resume();
     second->events().end.on([&] { log.push_back("second end"); });
     second->events().close.on([&] {
@@ -252,10 +252,10 @@ TEST(ServerTest, MaxConnectionsDropsTheExtraConnection) {
         log.push_back("drop");
         EXPECT_EQ(address, "127.0.0.1");
         dropped_port = port;
-        EXPECT_EQ(server->connections(), 1u);
+        EXPECT_EQ(server->get_connections(), 1u);
       }));
   server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
-                   first = Socket::connect_to(loop, {.host = "127.0.0.1", .port = server->address()->port});
+                   first = Socket::create_connection(loop, {.host = "127.0.0.1", .port = server->address()->port});
                    first->resume();
                  }));
   ASSERT_TRUE(loop.run_for(kLimit));
@@ -286,7 +286,7 @@ TEST(ServerTest, KeepsAcceptedConnectionsAliveUntilTheyClose) {
           }
           if (socket->readable_length() == 0) return;  // not read yet
           poll->close();
-          EXPECT_EQ(server->connections(), 1u);
+          EXPECT_EQ(server->get_connections(), 1u);
           socket->events().data.on([](std::string_view) {});
           socket->resume();
           server->close(test::must_call<std::error_code>([](std::error_code ec) { EXPECT_FALSE(ec); }));
@@ -294,13 +294,13 @@ TEST(ServerTest, KeepsAcceptedConnectionsAliveUntilTheyClose) {
         5ms);
   });
   server->listen({.port = 0, .host = "127.0.0.1"}, [&] {
-    client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = server->address()->port});
+    client = Socket::create_connection(loop, {.host = "127.0.0.1", .port = server->address()->port});
     client->resume();
     client->end("hello");
   });
   ASSERT_TRUE(loop.run_for(kLimit));
   EXPECT_TRUE(weak.expired());
-  EXPECT_EQ(server->connections(), 0u);
+  EXPECT_EQ(server->get_connections(), 0u);
 }
 
 TEST(ServerTest, ListensOnAUnixPathAndRemovesItOnClose) {
@@ -321,7 +321,7 @@ TEST(ServerTest, ListensOnAUnixPathAndRemovesItOnClose) {
                    EXPECT_EQ(address->family, "");
                    EXPECT_EQ(address->port, 0);
                    EXPECT_TRUE(exists(path));
-                   client = Socket::connect_to(loop, {.path = path});
+                   client = Socket::create_connection(loop, {.path = path});
                    client->resume();
                    client->end("hi");
                    client->events().close.on([&] { server->close(); });
@@ -364,7 +364,7 @@ TEST(ServerTest, ListensOnIpv6Loopback) {
                    ASSERT_TRUE(address);
                    EXPECT_EQ(address->address, "::1");
                    EXPECT_EQ(address->family, "IPv6");
-                   client = Socket::connect_to(loop, {.host = "::1", .port = address->port});
+                   client = Socket::create_connection(loop, {.host = "::1", .port = address->port});
                    client->resume();
                    client->events().close.on([&] { server->close(); });
                  }));
@@ -392,7 +392,7 @@ TEST(ServerTest, ReusePortLetsTwoServersShareAPort) {
                   second->listen({.port = port, .host = "127.0.0.1", .reuse_port = true}, test::must_call([&, port] {
                                    EXPECT_EQ(second->address()->port, port);
                                    // Either listener may take it; exactly one does.
-                                   client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = port});
+                                   client = Socket::create_connection(loop, {.host = "127.0.0.1", .port = port});
                                    client->resume();
                                    client->events().close.on([&] {
                                      first->close();
@@ -421,7 +421,7 @@ TEST(ServerTest, ListeningKeepsTheLoopAliveUnlessUnrefd) {
   // Still accepting while unreferenced: a referenced client keeps the loop going meanwhile.
   std::shared_ptr<Socket> client;
   server->events().connection.on(test::must_call<const std::shared_ptr<Socket>&>(end_and_drain));
-  client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = server->address()->port});
+  client = Socket::create_connection(loop, {.host = "127.0.0.1", .port = server->address()->port});
   client->resume();
   ASSERT_TRUE(loop.run_for(kLimit));
   EXPECT_TRUE(client->closed());
@@ -444,7 +444,7 @@ TEST(ServerTest, PauseOnConnectReadsNothingUntilResumed) {
     EXPECT_TRUE(s->is_paused());
   });
   server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
-                   client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = server->address()->port});
+                   client = Socket::create_connection(loop, {.host = "127.0.0.1", .port = server->address()->port});
                    client->write("hello", [&](std::error_code ec) {
                      EXPECT_FALSE(ec);
                      // The bytes are in the server's kernel buffer by now; give the loop time to
@@ -467,6 +467,19 @@ TEST(ServerTest, PauseOnConnectReadsNothingUntilResumed) {
                  }));
   ASSERT_TRUE(loop.run_for(kLimit));
   EXPECT_EQ(received, "hello");
+}
+
+TEST(ServerTest, ListensWithTheRequestedBacklog) {
+  // The kernel shows a listener's backlog as its Send-Q in `ss -ltn`.
+  if (test::run_process({"ss", "-V"}).exit_code != 0) GTEST_SKIP() << "ss (iproute2) is not installed";
+  core::Loop loop;
+  auto server = Server::create(loop);
+  server->listen({.port = 0, .host = "127.0.0.1", .backlog = 37});
+  const int port = server->address()->port;
+  const auto r = test::run_process({"ss", "-ltnH", "sport = :" + std::to_string(port)});
+  EXPECT_NE(r.out.find(" 37 "), std::string::npos) << r.out;
+  server->close();
+  ASSERT_TRUE(loop.run_for(kLimit));
 }
 
 }  // namespace

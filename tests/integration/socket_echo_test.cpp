@@ -21,7 +21,7 @@ TEST(SocketEchoTest, EchoesThroughPipeAndClosesBothEnds) {
   std::shared_ptr<Socket> client;
   server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
                    const int port = server->address()->port;
-                   client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = port});
+                   client = Socket::create_connection(loop, {.host = "127.0.0.1", .port = port});
                    client->events().connect.on([&] { order.push_back("connect"); });
                    client->events().data.on([&](std::string_view d) { received += d; });
                    client->events().end.on([&] { order.push_back("end"); });

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -140,8 +141,8 @@ TEST(SocketTest, EmitsLookupForHostNamesOnly) {
   int closed = 0;
   server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
                    const int port = server->address()->port;
-                   a = Socket::connect_to(loop, {.host = "localhost", .port = port, .family = 4});
-                   b = Socket::connect_to(loop, {.host = "127.0.0.1", .port = port});
+                   a = Socket::create_connection(loop, {.host = "localhost", .port = port, .family = 4});
+                   b = Socket::create_connection(loop, {.host = "127.0.0.1", .port = port});
                    EXPECT_TRUE(a->connecting());
                    EXPECT_TRUE(a->pending());
                    EXPECT_EQ(a->ready_state(), "opening");
@@ -168,7 +169,7 @@ TEST(SocketTest, ReportsConnectionRefusedThenCloses) {
   core::Loop loop;
   RefusingPort refusing;
   Log log;
-  auto s = Socket::connect_to(loop, {.host = "127.0.0.1", .port = refusing.port()}, test::must_not_call());
+  auto s = Socket::create_connection(loop, {.host = "127.0.0.1", .port = refusing.port()}, test::must_not_call());
   trace_connect(s, log);
   s->events().close.on(test::must_call([&] {
     EXPECT_FALSE(s->connecting());
@@ -194,7 +195,7 @@ TEST(SocketTest, ThrowsBadPortAndBadFamilyWithNodesMessages) {
     EXPECT_FALSE(s->connecting());
   }
   try {
-    Socket::connect_to(loop, {.host = "127.0.0.1", .port = 1, .family = 5});
+    Socket::create_connection(loop, {.host = "127.0.0.1", .port = 1, .family = 5});
     ADD_FAILURE() << "no throw for family 5";
   } catch (const core::Error& e) {
     EXPECT_EQ(e.node_code(), "ERR_INVALID_ARG_VALUE");
@@ -208,7 +209,7 @@ TEST(SocketTest, ReportsUnknownHostAsNotFound) {
   core::Loop loop;
   Log log;
   // RFC 6761: names under .invalid never resolve, and the resolver may answer that locally.
-  auto s = Socket::connect_to(loop, {.host = "no-such-host.invalid", .port = 80}, test::must_not_call());
+  auto s = Socket::create_connection(loop, {.host = "no-such-host.invalid", .port = 80}, test::must_not_call());
   trace_connect(s, log);
   ASSERT_TRUE(loop.run_for(kLimit));
   EXPECT_EQ(log, (Log{"lookup:ENOTFOUND::0:no-such-host.invalid", "error:ENOTFOUND", "close"}));
@@ -228,7 +229,7 @@ TEST(SocketTest, UsesCustomLookupAndReportsItsAnswer) {
   server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
                    const int port = server->address()->port;
                    // Answers later, as a real resolver does.
-                   a = Socket::connect_to(loop, {.host = "service.test",
+                   a = Socket::create_connection(loop, {.host = "service.test",
                                                  .port = port,
                                                  .family = 4,
                                                  .lookup = [&](const std::string& host, int family, LookupCallback cb) {
@@ -236,13 +237,13 @@ TEST(SocketTest, UsesCustomLookupAndReportsItsAnswer) {
                                                    loop.post([cb] { cb({}, "127.0.0.1", 4); });
                                                  }});
                    a->end("via custom lookup");
-                   b = Socket::connect_to(loop, {.host = "broken.test",
+                   b = Socket::create_connection(loop, {.host = "broken.test",
                                                  .port = port,
                                                  .lookup = [&](const std::string& host, int family, LookupCallback cb) {
                                                    asked.push_back(host + "/" + std::to_string(family));
                                                    cb(std::make_error_code(std::errc::host_unreachable), "", 0);
                                                  }});
-                   c = Socket::connect_to(loop, {.host = "garbage.test",
+                   c = Socket::create_connection(loop, {.host = "garbage.test",
                                                  .port = port,
                                                  .lookup = [](const std::string&, int, LookupCallback cb) {
                                                    cb({}, "not an address", 4);
@@ -274,11 +275,11 @@ TEST(SocketTest, FamilyRestrictsTheDefaultLookup) {
   // Dual-stack, so an IPv6 answer for "localhost" would connect too.
   server->listen({.port = 0, .host = ""}, test::must_call([&] {
                    const int port = server->address()->port;
-                   a = Socket::connect_to(loop, {.host = "localhost", .port = port, .family = 4});
+                   a = Socket::create_connection(loop, {.host = "localhost", .port = port, .family = 4});
                    trace_connect(a, v4);
                    a->resume();
                    a->events().close.on(one_closed);
-                   b = Socket::connect_to(loop, {.host = "localhost", .port = port, .family = 6});
+                   b = Socket::create_connection(loop, {.host = "localhost", .port = port, .family = 6});
                    b->events().lookup.on([&](std::error_code ec, const std::string& address, int family,
                                              const std::string&) {
                      // Machines differ in whether "localhost" has an IPv6 address; never an IPv4 one.
@@ -291,7 +292,7 @@ TEST(SocketTest, FamilyRestrictsTheDefaultLookup) {
                    b->resume();
                    b->events().close.on(one_closed);
                    // Node ignores the family for an IP literal and connects.
-                   c = Socket::connect_to(loop, {.host = "127.0.0.1", .port = port, .family = 6},
+                   c = Socket::create_connection(loop, {.host = "127.0.0.1", .port = port, .family = 6},
                                           test::must_call());
                    c->resume();
                    c->events().close.on(one_closed);
@@ -315,7 +316,7 @@ TEST(SocketTest, BindsLocalAddressAndPortSeenByTheServer) {
     end_and_drain(s);
   }));
   server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
-                   client = Socket::connect_to(loop,
+                   client = Socket::create_connection(loop,
                                                {.host = "127.0.0.1",
                                                 .port = server->address()->port,
                                                 .local_address = "127.0.0.1",
@@ -335,7 +336,7 @@ TEST(SocketTest, ReportsBindFailureOfLocalAddress) {
   core::Loop loop;
   Log log;
   // An address of another family than the destination cannot be bound.
-  auto s = Socket::connect_to(loop, {.host = "127.0.0.1", .port = 9, .local_address = "::1"}, test::must_not_call());
+  auto s = Socket::create_connection(loop, {.host = "127.0.0.1", .port = 9, .local_address = "::1"}, test::must_not_call());
   trace_connect(s, log);
   ASSERT_TRUE(loop.run_for(kLimit));
   EXPECT_EQ(log, (Log{"error:EINVAL", "close"}));
@@ -344,7 +345,7 @@ TEST(SocketTest, ReportsBindFailureOfLocalAddress) {
 TEST(SocketTest, ThrowsForALocalAddressThatIsNoIp) {
   core::Loop loop;
   try {
-    Socket::connect_to(loop, {.host = "127.0.0.1", .port = 9, .local_address = "localhost"});
+    Socket::create_connection(loop, {.host = "127.0.0.1", .port = 9, .local_address = "localhost"});
     ADD_FAILURE() << "no throw";
   } catch (const core::Error& e) {
     EXPECT_EQ(e.node_code(), "ERR_INVALID_IP_ADDRESS");
@@ -367,7 +368,7 @@ TEST(SocketTest, DeliversWritesMadeBeforeConnect) {
   });
   Log written;
   server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
-                   client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = server->address()->port});
+                   client = Socket::create_connection(loop, {.host = "127.0.0.1", .port = server->address()->port});
                    EXPECT_TRUE(client->connecting());
                    client->write("one,", [&](std::error_code ec) { written.push_back("one:" + core::node_code(ec)); });
                    client->write("two,", [&](std::error_code ec) { written.push_back("two:" + core::node_code(ec)); });
@@ -402,7 +403,7 @@ TEST(SocketTest, TransfersEightMegabytesIntactInBothDirections) {
   });
   server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
                    // Half-open: the server's FIN may arrive while this side is still writing.
-                   client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = server->address()->port}, {},
+                   client = Socket::create_connection(loop, {.host = "127.0.0.1", .port = server->address()->port}, {},
                                                {.allow_half_open = true, .high_water_mark = 16384});
                    client->events().data.on([&](std::string_view d) { at_client += d; });
                    client->events().connect.once([&] { write_all_then_end(client, up, 65536); });
@@ -437,7 +438,7 @@ TEST(SocketTest, ReportsAddressesPortsAndFamilies) {
     });
     server->listen({.port = 0, .host = c.host}, test::must_call([&] {
                      const int port = server->address()->port;
-                     client = Socket::connect_to(loop, {.host = c.host, .port = port}, test::must_call([&, port] {
+                     client = Socket::create_connection(loop, {.host = c.host, .port = port}, test::must_call([&, port] {
                                                    EXPECT_EQ(client->remote_address(), c.host);
                                                    EXPECT_EQ(client->remote_port(), port);
                                                    EXPECT_EQ(client->remote_family(), c.family);
@@ -476,7 +477,7 @@ TEST(SocketTest, ExchangesDataOverAUnixPath) {
     s->end("pong");
   });
   server->listen({.path = path}, test::must_call([&] {
-                   client = Socket::connect_to(loop, {.path = path}, test::must_call([&] {
+                   client = Socket::create_connection(loop, {.path = path}, test::must_call([&] {
                                                  EXPECT_EQ(client->remote_family(), "");
                                                  EXPECT_EQ(client->remote_port(), 0);
                                                }));
@@ -495,7 +496,7 @@ TEST(SocketTest, ReportsMissingUnixPath) {
   core::Loop loop;
   TempDir dir;
   Log log;
-  auto s = Socket::connect_to(loop, {.path = dir.file("absent.sock")}, test::must_not_call());
+  auto s = Socket::create_connection(loop, {.path = dir.file("absent.sock")}, test::must_not_call());
   trace_connect(s, log);
   ASSERT_TRUE(loop.run_for(kLimit));
   EXPECT_EQ(log, (Log{"error:ENOENT", "close"}));
@@ -559,7 +560,7 @@ TEST(SocketTest, PausedReceiverStopsReadingUntilResumed) {
     accepted->events().end.on(test::must_call([&] { server->close(); }));
   };
   server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
-                   client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = server->address()->port});
+                   client = Socket::create_connection(loop, {.host = "127.0.0.1", .port = server->address()->port});
                    client->events().connect.once(pump);
                    client->resume();
                    watch = loop.set_interval(check, 25ms);
@@ -589,7 +590,7 @@ TEST(SocketTest, EndWithoutHalfOpenEndsAndClosesBothSides) {
     s->events().close.on([&] { server_log.push_back("close"); });
   });
   server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
-                   client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = server->address()->port});
+                   client = Socket::create_connection(loop, {.host = "127.0.0.1", .port = server->address()->port});
                    client->resume();
                    client->events().finish.on([&] {
                      client_log.push_back("finish");
@@ -632,7 +633,7 @@ TEST(SocketTest, HalfOpenKeepsTheOtherDirectionWritable) {
     s->events().close.on([&] { server_log.push_back("close"); });
   });
   server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
-                   client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = server->address()->port});
+                   client = Socket::create_connection(loop, {.host = "127.0.0.1", .port = server->address()->port});
                    client->events().data.on([&](std::string_view d) {
                      at_client += d;
                      EXPECT_EQ(client->ready_state(), "readOnly");
@@ -660,7 +661,7 @@ TEST(SocketTest, EmitsTimeoutOncePerIdlePeriodAndStaysOpen) {
   });
   int timeouts = 0;
   server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
-                   client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = server->address()->port});
+                   client = Socket::create_connection(loop, {.host = "127.0.0.1", .port = server->address()->port});
                    client->resume();
                    client->set_timeout(50ms);
                    EXPECT_EQ(client->timeout(), 50ms);
@@ -702,7 +703,7 @@ TEST(SocketTest, NoTimeoutWhileDataFlows) {
   bool flowing = true;
   int round_trips = 0;
   server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
-                   client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = server->address()->port});
+                   client = Socket::create_connection(loop, {.host = "127.0.0.1", .port = server->address()->port});
                    client->set_timeout(idle, test::must_call([&] {
                                          EXPECT_FALSE(flowing) << "timed out after " << round_trips << " round trips";
                                          EXPECT_GE(std::chrono::steady_clock::now() - stopped, idle);
@@ -738,7 +739,7 @@ TEST(SocketTest, ZeroTimeoutDisablesTheTimer) {
     s->resume();
   });
   server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
-                   client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = server->address()->port});
+                   client = Socket::create_connection(loop, {.host = "127.0.0.1", .port = server->address()->port});
                    client->resume();
                    client->set_timeout(30ms, test::must_not_call());
                    client->set_timeout(0ms);
@@ -759,7 +760,7 @@ TEST(SocketTest, ZeroTimeoutDisablesTheTimer) {
 TEST(SocketTest, TimeoutOptionCoversTheConnectPhase) {
   core::Loop loop;
   // A name whose lookup never answers: only the idle timer can end this attempt.
-  auto s = Socket::connect_to(loop, {.host = "slow.test",
+  auto s = Socket::create_connection(loop, {.host = "slow.test",
                                      .port = 80,
                                      .lookup = [](const std::string&, int, LookupCallback) {},
                                      .timeout = 50ms});
@@ -784,7 +785,7 @@ TEST(SocketTest, UnrefdIdleSocketLetsTheLoopEnd) {
   });
   server->events().close.on(test::must_call());
   server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
-                   client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = server->address()->port},
+                   client = Socket::create_connection(loop, {.host = "127.0.0.1", .port = server->address()->port},
                                                test::must_call([&] { client->unref(); }));
                  }));
   // Both ends are connected and idle, and neither is referenced.
@@ -826,13 +827,82 @@ TEST(SocketTest, ResetAndDestroyGivesThePeerEconnreset) {
     });
   });
   server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
-                   client = Socket::connect_to(loop, {.host = "127.0.0.1", .port = server->address()->port});
+                   client = Socket::create_connection(loop, {.host = "127.0.0.1", .port = server->address()->port});
                    trace_connect(client, client_log);
                    client->events().connect.once([&] { client->reset_and_destroy(); });
                  }));
   ASSERT_TRUE(loop.run_for(kLimit));
   EXPECT_EQ(client_log, (Log{"connect", "ready", "close"}));
   EXPECT_EQ(server_log, (Log{"error:ECONNRESET", "close"}));
+}
+
+// ---- socket options, read back from the kernel -----------------------------------------------------
+
+int int_option(int fd, int level, int name) {
+  int value = -1;
+  socklen_t len = sizeof value;
+  if (::getsockopt(fd, level, name, &value, &len) != 0) return -1;
+  return value;
+}
+
+TEST(SocketTest, AppliesNoDelayAndKeepAliveToTheConnection) {
+  core::Loop loop;
+  auto server = Server::create(loop, {.no_delay = true, .keep_alive = true, .keep_alive_initial_delay = 7s});
+  std::shared_ptr<Socket> accepted, client;
+  server->events().connection.on([&](const std::shared_ptr<Socket>& s) {
+    accepted = s;
+    // ServerOptions reach every accepted socket.
+    EXPECT_EQ(int_option(s->native_handle(), IPPROTO_TCP, TCP_NODELAY), 1);
+    EXPECT_EQ(int_option(s->native_handle(), SOL_SOCKET, SO_KEEPALIVE), 1);
+    EXPECT_EQ(int_option(s->native_handle(), IPPROTO_TCP, TCP_KEEPIDLE), 7);
+  });
+  server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
+                   client = Socket::create_connection(
+                       loop, {.host = "127.0.0.1", .port = server->address()->port, .no_delay = true,
+                              .keep_alive = true, .keep_alive_initial_delay = 3s});
+                   EXPECT_EQ(client->native_handle(), -1);  // not connected yet
+                   client->events().connect.on([&] {
+                     const int fd = client->native_handle();
+                     // ConnectOptions are applied once connected.
+                     EXPECT_EQ(int_option(fd, IPPROTO_TCP, TCP_NODELAY), 1);
+                     EXPECT_EQ(int_option(fd, SOL_SOCKET, SO_KEEPALIVE), 1);
+                     EXPECT_EQ(int_option(fd, IPPROTO_TCP, TCP_KEEPIDLE), 3);
+                     // And the setters change them on a live socket.
+                     client->set_no_delay(false);
+                     EXPECT_EQ(int_option(fd, IPPROTO_TCP, TCP_NODELAY), 0);
+                     client->set_keep_alive(true, 1500ms);  // Node rounds down to whole seconds
+                     EXPECT_EQ(int_option(fd, IPPROTO_TCP, TCP_KEEPIDLE), 1);
+                     client->set_keep_alive(false);
+                     EXPECT_EQ(int_option(fd, SOL_SOCKET, SO_KEEPALIVE), 0);
+                     client->set_no_delay();
+                     EXPECT_EQ(int_option(fd, IPPROTO_TCP, TCP_NODELAY), 1);
+                     client->destroy();
+                     if (accepted) accepted->destroy();
+                     server->close();
+                   });
+                 }));
+  ASSERT_TRUE(loop.run_for(kLimit));
+  EXPECT_EQ(client->native_handle(), -1);  // closed
+}
+
+TEST(SocketTest, SettersBeforeConnectApplyOnceConnected) {
+  core::Loop loop;
+  auto server = Server::create(loop);
+  std::shared_ptr<Socket> client;
+  server->events().connection.on([&](const std::shared_ptr<Socket>& s) { s->destroy(); });
+  server->listen({.port = 0, .host = "127.0.0.1"}, test::must_call([&] {
+                   client = Socket::create(loop);
+                   client->set_no_delay(true);
+                   client->set_keep_alive(true, 5s);
+                   client->connect({.host = "127.0.0.1", .port = server->address()->port});
+                   client->events().connect.on([&] {
+                     EXPECT_EQ(int_option(client->native_handle(), IPPROTO_TCP, TCP_NODELAY), 1);
+                     EXPECT_EQ(int_option(client->native_handle(), IPPROTO_TCP, TCP_KEEPIDLE), 5);
+                     client->destroy();
+                     server->close();
+                   });
+                 }));
+  ASSERT_TRUE(loop.run_for(kLimit));
 }
 
 }  // namespace

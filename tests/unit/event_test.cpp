@@ -144,9 +144,9 @@ TEST(SignalTest, PrependPutsListenersFirst) {
   Log log;
   s.on(push(log, "a"));
   s.on(push(log, "b"));
-  s.prepend(push(log, "p1"));
-  s.prepend(push(log, "p2"));
-  s.prepend_once(push(log, "po"));
+  s.prepend_listener(push(log, "p1"));
+  s.prepend_listener(push(log, "p2"));
+  s.prepend_once_listener(push(log, "po"));
   s.once(push(log, "o"));
   EXPECT_EQ(s.listener_count(), 6u);
   s.emit();
@@ -159,7 +159,7 @@ TEST(SignalTest, PrependPutsListenersFirst) {
 
 TEST(SignalTest, PrependOnceRunsOnlyOnce) {
   Signal<> s;
-  s.prepend_once(test::must_call());
+  s.prepend_once_listener(test::must_call());
   s.emit();
   EXPECT_FALSE(s.emit());
 }
@@ -174,7 +174,7 @@ TEST(SignalTest, ListenerAddedDuringEmitRunsOnlyOnLaterEmits) {
     if (!added) {
       added = true;
       s.on(push(log, "new"));
-      s.prepend(push(log, "front"));
+      s.prepend_listener(push(log, "front"));
     }
   });
   s.emit();
@@ -320,7 +320,7 @@ TEST(SignalTest, OffBeforeEmitKeepsOnceFromRunning) {
 
 TEST(SignalTest, ListenerIdsAreUniqueAcrossKinds) {
   Signal<> s;
-  std::vector<ListenerId> ids{s.on([] {}), s.once([] {}), s.prepend([] {}), s.prepend_once([] {})};
+  std::vector<ListenerId> ids{s.on([] {}), s.once([] {}), s.prepend_listener([] {}), s.prepend_once_listener([] {})};
   for (std::size_t i = 0; i < ids.size(); ++i) {
     for (std::size_t j = i + 1; j < ids.size(); ++j) EXPECT_NE(ids[i], ids[j]);
   }
@@ -333,7 +333,7 @@ TEST(SignalTest, RemoveAllListenersEmptiesTheSignal) {
   Signal<int> s;
   s.on(test::must_not_call<int>());
   s.once(test::must_not_call<int>());
-  s.prepend(test::must_not_call<int>());
+  s.prepend_listener(test::must_not_call<int>());
   EXPECT_EQ(s.listener_count(), 3u);
   s.remove_all_listeners();
   EXPECT_EQ(s.listener_count(), 0u);
@@ -348,8 +348,8 @@ TEST(SignalTest, ListenerCountCountsEveryKind) {
   EXPECT_EQ(s.listener_count(), 0u);
   s.on([] {});
   s.once([] {});
-  s.prepend([] {});
-  s.prepend_once([] {});
+  s.prepend_listener([] {});
+  s.prepend_once_listener([] {});
   EXPECT_EQ(s.listener_count(), 4u);
   s.emit();
   EXPECT_EQ(s.listener_count(), 2u);
@@ -361,8 +361,8 @@ TEST(SignalTest, ListenerAddedHookRunsAfterEachRegistration) {
   s.set_listener_added_hook([&] { counts.push_back(s.listener_count()); });
   const ListenerId a = s.on([] {});
   s.once([] {});
-  s.prepend([] {});
-  s.prepend_once([] {});
+  s.prepend_listener([] {});
+  s.prepend_once_listener([] {});
   EXPECT_EQ(counts, (std::vector<std::size_t>{1, 2, 3, 4}));
   // Removal and emit are not registrations.
   s.off(a);

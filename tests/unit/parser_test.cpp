@@ -153,6 +153,16 @@ TEST(ParserTest, ReportsUpgradeAndLeavesTheRestUnparsed) {
   EXPECT_EQ(p.rest, "\x81\x05hello");
 }
 
+TEST(ParserTest, ReportsAnUpgradeWithNothingAfterTheHead) {
+  // The usual WebSocket handshake: the client waits for the 101 before sending frames.
+  const auto p = parse_every_split(ParserType::request,
+                                   "GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+  EXPECT_TRUE(p.upgraded);
+  EXPECT_EQ(p.rest, "");
+  const auto r = parse(ParserType::response, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", {});
+  EXPECT_TRUE(r.upgraded);
+}
+
 TEST(ParserTest, ConnectRequestHandsOverTheTunnel) {
   const auto p = parse(ParserType::request, "CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\nTLSBYTES", {});
   EXPECT_TRUE(p.upgraded);
@@ -161,10 +171,13 @@ TEST(ParserTest, ConnectRequestHandsOverTheTunnel) {
   EXPECT_EQ(p.rest, "TLSBYTES");
 }
 
-TEST(ParserTest, TwoHundredAnswerToConnectIsATunnel) {
-  const auto p = parse(ParserType::response, "HTTP/1.1 200 Connection Established\r\n\r\nraw", {}, {}, "CONNECT");
+TEST(ParserTest, AnyAnswerToConnectIsATunnel) {
+  auto p = parse(ParserType::response, "HTTP/1.1 200 Connection Established\r\n\r\nraw", {}, {}, "CONNECT");
   EXPECT_TRUE(p.upgraded);
   EXPECT_EQ(p.rest, "raw");
+  // Node hands even a refusal over as an upgrade ('connect' event with the socket).
+  p = parse(ParserType::response, "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n", {}, {}, "CONNECT");
+  EXPECT_TRUE(p.upgraded);
 }
 
 TEST(ParserTest, EnforcesMaxHeaderSizeAsNodeDoes) {
@@ -228,7 +241,7 @@ TEST(ParserTest, FinishReportsAMessageCutShort) {
   Parser parser;
   parser.init(ParserType::response);
   std::vector<ParseEvent> events;
-  parser.execute("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", events);
+  (void)parser.execute("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", events);
   const auto r = parser.finish(events);
   EXPECT_EQ(core::node_code(r.error), "HPE_INVALID_EOF_STATE");
 }

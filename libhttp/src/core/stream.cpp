@@ -253,7 +253,7 @@ std::shared_ptr<Writable> Readable::pipe(std::shared_ptr<Writable> dest, PipeOpt
   });
   // Node's onerror in pipe(): a failed destination is unpiped first (the listener is prepended),
   // and an error nobody else listens for is still thrown, as Node rethrows it.
-  target.error_id = dest->events().error.prepend([this, weak_self, raw](std::error_code ec) {
+  target.error_id = dest->events().error.prepend_listener([this, weak_self, raw](std::error_code ec) {
     const bool alone = raw->events().error.listener_count() == 1;
     if (!weak_self.expired()) remove_pipe_to(raw);
     if (alone) throw Error(ec);

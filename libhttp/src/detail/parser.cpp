@@ -135,7 +135,8 @@ struct Parser::State {
     s.in_trailers = true;  // any header after this point is a trailer
     s.events->push_back({ParseEvent::Kind::head, {}});
     if (p->type == HTTP_RESPONSE) {
-      if (s.request_method == "CONNECT" && h.status_code >= 200 && h.status_code < 300) {
+      if (s.request_method == "CONNECT") {
+        // Node's parserOnIncomingClient: any answer to CONNECT is handled as an upgrade.
         h.upgrade = true;
         return 2;  // no body, and what follows is the tunnel
       }
@@ -151,8 +152,10 @@ struct Parser::State {
     auto& s = of(p);
     s.events->push_back({ParseEvent::Kind::message_complete, {}});
     s.message_done = true;
-    // Messages are handed over one at a time (pipelining, backpressure): stop here.
-    return HPE_PAUSED;
+    // After an upgrade llhttp stops by itself (HPE_PAUSED_UPGRADE), also when no byte follows the
+    // head; pausing here would hide that. Other messages are handed over one at a time
+    // (pipelining, backpressure): stop here.
+    return p->upgrade ? 0 : HPE_PAUSED;
   }
 };
 

@@ -68,17 +68,17 @@ class Parser {
   void init(ParserType type, ParserOptions options = {});
   /// Parses `data`, appending what happened to `events` (cleared first). Stops after a complete
   /// message; call again with the unconsumed rest.
-  ParseResult execute(std::string_view data, std::vector<ParseEvent>& events);
+  [[nodiscard]] ParseResult execute(std::string_view data, std::vector<ParseEvent>& events);
   /// The peer closed: completes a message delimited by the connection's end (a response without
   /// length), or reports a message cut short.
-  ParseResult finish(std::vector<ParseEvent>& events);
+  [[nodiscard]] ParseResult finish(std::vector<ParseEvent>& events);
 
   /// The head of the current message (valid from the head event to the next message).
   const MessageHead& head() const noexcept;
   /// Trailer fields of the current message, once it completed.
   const std::vector<std::string>& raw_trailers() const noexcept;
   /// For a response parser: the method of the request being answered. A HEAD answer has no body;
-  /// a 2xx answer to CONNECT ends HTTP on the connection (Node's parserOnIncomingClient).
+  /// any answer to CONNECT ends HTTP on the connection (Node's parserOnIncomingClient).
   void set_request_method(std::string_view method);
 
  private:

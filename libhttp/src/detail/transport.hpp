@@ -38,7 +38,7 @@ class Transport {
   /// Non-blocking gather write of as much as the kernel takes.
   virtual std::size_t write_some(const std::vector<std::string_view>& buffers, std::error_code& ec) = 0;
   /// Half-close: no more writes (FIN).
-  virtual std::error_code shutdown_send() = 0;
+  [[nodiscard]] virtual std::error_code shutdown_send() = 0;
   /// Closes now; pending waits complete with operation_aborted.
   virtual void close() = 0;
   /// Closes with RST (SO_LINGER 0) where the protocol has one.

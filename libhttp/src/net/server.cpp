@@ -151,20 +151,20 @@ void Server::do_accept() {
 
 void Server::on_accept(std::error_code ec) {
   if (ec == asio::error::operation_aborted || !listening_) return;
-  if (ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system ||
-      ec == asio::error::no_buffer_space) {
-    // Out of descriptors: Node (libuv) keeps the listener and tries again; wait a little so the
-    // pending connection does not spin the loop.
-    auto self = shared_from_this();
-    impl_->retry = loop_.set_timeout([self] { self->do_accept(); }, std::chrono::milliseconds(50));
-    return;
-  }
   if (ec == asio::error::connection_aborted) {
     do_accept();
     return;
   }
   if (ec) {
-    events_.error.emit(ec);
+    // libuv keeps the listener after a failed accept (out of descriptors, out of memory, ...);
+    // so do we, trying again a little later so a persistent failure does not spin the loop.
+    // Running out of descriptors is routine under load and not worth an 'error' (Node is silent).
+    auto self = shared_from_this();
+    impl_->retry = loop_.set_timeout([self] { self->do_accept(); }, std::chrono::milliseconds(50));
+    if (ec != std::errc::too_many_files_open && ec != std::errc::too_many_files_open_in_system &&
+        ec != asio::error::no_buffer_space) {
+      events_.error.emit(ec);
+    }
     return;
   }
   if (impl_->tcp_peer) {

@@ -84,7 +84,7 @@ std::shared_ptr<Socket> Socket::create(core::Loop& loop, SocketOptions options) 
 // of the right type set at creation is cheaper than a dynamic cast on every I/O step.
 std::shared_ptr<Socket> Socket::self_ptr() { return weak_self_.lock(); }
 
-std::shared_ptr<Socket> Socket::connect_to(core::Loop& loop, ConnectOptions options, std::function<void()> on_connect,
+std::shared_ptr<Socket> Socket::create_connection(core::Loop& loop, ConnectOptions options, std::function<void()> on_connect,
                                            SocketOptions socket_options) {
   auto socket = create(loop, socket_options);
   socket->connect(std::move(options), std::move(on_connect));
@@ -107,6 +107,10 @@ std::shared_ptr<Socket> Socket::adopt(core::Loop& loop, std::unique_ptr<detail::
   // Node reads an accepted connection at once (up to the high-water mark while nobody consumes).
   socket->start_reading();
   return socket;
+}
+
+int Socket::native_handle() const noexcept {
+  return transport_ && transport_->is_open() ? transport_->native_handle() : -1;
 }
 
 std::string Socket::ready_state() const {
@@ -287,7 +291,11 @@ void Socket::on_connected() {
   auto pending = std::move(pending_);
   events().connect.emit();
   events().ready.emit();
-  if (destroyed()) return;
+  if (destroyed()) {
+    // A 'connect' listener destroyed the socket: what was queued meanwhile fails with it.
+    fail_queued(*pending);
+    return;
+  }
   // Writes and an end() made while connecting go out now, in order.
   for (auto& [chunks, done] : pending->writes) write_buffers(std::move(chunks), std::move(done));
   if (pending->final_step) do_final(std::move(pending->final_step));
@@ -496,6 +504,22 @@ void Socket::reset_and_destroy() {
   destroy();
 }
 
+// Writes and an end() queued while connecting fail with the socket, on a later tick (never inside
+// the public call that destroyed it); calling them also drops the references they hold.
+void Socket::fail_queued(Pending& pending) {
+  std::vector<core::Callback> callbacks;
+  for (auto& [chunks, cb] : pending.writes) callbacks.push_back(std::move(cb));
+  pending.writes.clear();
+  if (pending.final_step) callbacks.push_back(std::move(pending.final_step));
+  pending.final_step = nullptr;
+  if (callbacks.empty()) return;
+  loop().post([callbacks = std::move(callbacks)] {
+    for (const auto& cb : callbacks) {
+      if (cb) cb(core::make_error_code(core::errc::err_socket_closed));
+    }
+  });
+}
+
 void Socket::do_destroy(std::error_code ec, core::Callback done) {
   if (timer_) {
     timer_->close();
@@ -506,11 +530,7 @@ void Socket::do_destroy(std::error_code ec, core::Callback done) {
     std::error_code ignored;
     if (pending_->tcp) pending_->tcp->close(ignored);
     if (pending_->unix_socket) pending_->unix_socket->close(ignored);
-    // Writes queued while connecting fail with the socket.
-    for (auto& [chunks, cb] : pending_->writes) {
-      if (cb) cb(core::make_error_code(core::errc::err_socket_closed));
-    }
-    pending_->writes.clear();
+    fail_queued(*pending_);
   }
   connecting_ = false;
   connected_ = false;

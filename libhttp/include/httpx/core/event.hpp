@@ -36,9 +36,9 @@ class Signal {
   /// Appends a listener that is removed before its first call. Node: `emitter.once(name, fn)`.
   ListenerId once(Listener fn) { return add(std::move(fn), true, false); }
   /// Puts a listener first. Node: `emitter.prependListener(name, fn)`.
-  ListenerId prepend(Listener fn) { return add(std::move(fn), false, true); }
+  ListenerId prepend_listener(Listener fn) { return add(std::move(fn), false, true); }
   /// Puts a one-time listener first. Node: `emitter.prependOnceListener(name, fn)`.
-  ListenerId prepend_once(Listener fn) { return add(std::move(fn), true, true); }
+  ListenerId prepend_once_listener(Listener fn) { return add(std::move(fn), true, true); }
 
   /// Removes the listener `id`; false when it was not registered. Node: `emitter.off(name, fn)`.
   bool off(ListenerId id) {

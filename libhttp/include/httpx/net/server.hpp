@@ -79,7 +79,7 @@ class Server : public std::enable_shared_from_this<Server> {
   /// Node: `server.listening`.
   bool listening() const noexcept { return listening_; }
   /// Accepted connections not yet closed. Node: `server.getConnections()`.
-  std::size_t connections() const noexcept { return connections_; }
+  std::size_t get_connections() const noexcept { return connections_; }
   /// Refuse connections beyond this many (emitting 'drop'); empty = no limit.
   /// Node: `server.maxConnections`.
   std::optional<std::size_t> max_connections;

@@ -57,7 +57,7 @@ struct SocketOptions {
 };
 
 /// A connected (or connecting) byte stream over TCP or a Unix-domain socket. Node: `net.Socket`.
-/// Made by `create()` + `connect()`, `Socket::connect_to()`, or by a `Server` for each accepted
+/// Made by `create()` + `connect()`, `Socket::create_connection()`, or by a `Server` for each accepted
 /// connection. Writes made while connecting are queued and sent once connected. Reading stops
 /// while the consumer is paused and its buffer is full (backpressure down to the kernel).
 /// The transport behind it is internal, so TLS can slot in without changing users of Socket.
@@ -67,7 +67,7 @@ class Socket : public core::Duplex {
   static std::shared_ptr<Socket> create(core::Loop& loop, SocketOptions options = {});
   /// Creates a socket and connects it; `on_connect` is added as a one-time 'connect' listener.
   /// Node: `net.createConnection(options[, connectListener])`.
-  static std::shared_ptr<Socket> connect_to(core::Loop& loop, ConnectOptions options,
+  static std::shared_ptr<Socket> create_connection(core::Loop& loop, ConnectOptions options,
                                             std::function<void()> on_connect = {}, SocketOptions socket_options = {});
 
   ~Socket() override;
@@ -96,6 +96,9 @@ class Socket : public core::Duplex {
   /// Closes with a TCP RST instead of a FIN. Node: `socket.resetAndDestroy()`.
   void reset_and_destroy();
 
+  /// The OS descriptor, -1 before the connection is up or after destroy: for socket options
+  /// libhttp does not wrap (and for tests that read them back). Node: `socket._handle.fd`.
+  int native_handle() const noexcept;
   /// Node: `socket.remoteAddress` ("" when unknown or for Unix sockets).
   const std::string& remote_address() const noexcept { return remote_address_; }
   /// Node: `socket.remotePort` (0 when unknown).
@@ -150,6 +153,7 @@ class Socket : public core::Duplex {
   void update_ref();
   void apply_options();
   void fill_addresses();
+  void fail_queued(Pending& pending);
   std::shared_ptr<Socket> self_ptr();
 
   std::weak_ptr<Socket> weak_self_;
