@@ -22,6 +22,7 @@ class LoopRef {
 
   /// Takes (true) or drops (false) the reference; repeated calls with the same value do nothing.
   void hold(bool held);
+  /// True while the reference is taken.
   bool held() const noexcept { return held_; }
 
  private:

@@ -49,7 +49,7 @@ struct ListenOptions {
 struct ServerAddress {
   std::string address{};  ///< IP address, or the path of a Unix-domain socket.
   std::string family{};   ///< "IPv4", "IPv6", or "" for a path.
-  int port = 0;
+  int port = 0;         ///< 0 for a path.
 };
 
 /// A listener. Node: `net.Server`. Made by `create()`; accepted connections are emitted as
@@ -62,7 +62,9 @@ class Server : public std::enable_shared_from_this<Server> {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
+  /// The listener's events ('connection', 'listening', 'close', 'error', 'drop').
   ServerEvents& events() noexcept { return events_; }
+  /// The loop this listener (and every socket it accepts) belongs to.
   core::Loop& loop() const noexcept { return loop_; }
 
   /// Starts listening; 'listening' (and `on_listening`) follow on a later tick, or 'error'

@@ -122,11 +122,6 @@ class Socket : public core::Duplex {
   /// Node: `socket.readyState`: "opening", "open", "readOnly", "writeOnly" or "closed".
   std::string ready_state() const;
 
-  /// For libhttp's listener: wraps an accepted connection, reading at once unless `paused`.
-  /// Not for general use.
-  static std::shared_ptr<Socket> adopt(core::Loop& loop, std::unique_ptr<detail::Transport> transport,
-                                       SocketOptions options, bool paused = false);
-
  protected:
   explicit Socket(core::Loop& loop, SocketOptions options);
 
@@ -138,6 +133,11 @@ class Socket : public core::Duplex {
   void do_destroy(std::error_code ec, core::Callback done) override;
 
  private:
+  friend class Server;
+  /// For the listener: wraps an accepted connection, reading at once unless `paused`.
+  static std::shared_ptr<Socket> adopt(core::Loop& loop, std::unique_ptr<detail::Transport> transport,
+                                       SocketOptions options, bool paused = false);
+
   struct Pending;
   struct Write;
   void attach(std::unique_ptr<detail::Transport> transport);
