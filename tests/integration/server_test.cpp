@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "httpx/net/socket.hpp"
+#include "support/net.hpp"
 #include "support/support.hpp"
 
 namespace httpx::net {
@@ -36,11 +37,7 @@ bool exists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
-// A 'connection' listener that ends its side and consumes the peer's, so the socket closes.
-void end_and_drain(const std::shared_ptr<Socket>& s) {
-  s->resume();
-  s->end();
-}
+using test::end_and_drain;
 
 TEST(ServerTest, EmitsListeningThenReportsTheAddress) {
   core::Loop loop;

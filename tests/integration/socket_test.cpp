@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "httpx/net/server.hpp"
+#include "support/net.hpp"
 #include "support/support.hpp"
 
 namespace httpx::net {
@@ -124,11 +125,7 @@ void write_all_then_end(const std::shared_ptr<Socket>& s, std::shared_ptr<const 
   writer->step(writer);
 }
 
-// A 'connection' listener that ends its side and consumes the peer's, so the socket closes.
-void end_and_drain(const std::shared_ptr<Socket>& s) {
-  s->resume();
-  s->end();
-}
+using test::end_and_drain;
 
 // ---- connecting ----------------------------------------------------------------------------------
 

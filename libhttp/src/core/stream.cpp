@@ -164,7 +164,8 @@ bool Readable::push(std::string_view chunk) {
       if (flowing_ == Flow::flowing) schedule_flow();
     }
   }
-  schedule_read_more();
+  // Node's maybeReadMore(): needed only by implementations that produce when asked.
+  if (!reads_on_its_own()) schedule_read_more();
   // Node's canPushMore(): an empty buffer always takes more (a high-water mark of 0).
   return !ended_ && (length_ < high_water_mark_ || length_ == 0);
 }

@@ -161,6 +161,12 @@ class Readable : public virtual Stream {
  protected:
   explicit Readable(ReadableOptions options = {});
 
+  /// True for an implementation that keeps producing by itself after a push() that returned true
+  /// (a socket reading its descriptor) and only needs do_read() to start again once it stopped.
+  /// push() then does not schedule a do_read() call per chunk, which would cost every read one
+  /// more loop turn; the flow still calls do_read() when a full buffer has drained.
+  virtual bool reads_on_its_own() const noexcept { return false; }
+
   /// Node's `read(0)` after the end of input: with nothing buffered, 'end' follows even when
   /// nobody consumes the stream (net.Socket does this, so an unread connection still closes).
   void end_if_drained();

@@ -126,6 +126,8 @@ class Socket : public core::Duplex {
   explicit Socket(core::Loop& loop, SocketOptions options);
 
   void do_read(std::size_t size) override;
+  /// A socket reads on while push() accepts more, and stops when it refuses.
+  bool reads_on_its_own() const noexcept override { return true; }
   void do_write(std::string chunk, core::Callback done) override;
   void do_writev(std::vector<std::string> chunks, core::Callback done) override;
   bool has_writev() const noexcept override { return true; }
