@@ -45,6 +45,7 @@ struct Parser::State {
   std::string forced_reason{};
   bool message_done = false;
   std::string request_method{};
+  std::function<bool(const MessageHead&)> upgrade_check{};  // requests: does the server take the upgrade?
 
   static State& of(llhttp_t* p) { return *static_cast<State*>(p->data); }
 
@@ -141,6 +142,9 @@ struct Parser::State {
         return 2;  // no body, and what follows is the tunnel
       }
       if (s.request_method == "HEAD") return 1;
+    } else if (h.upgrade && s.upgrade_check) {
+      if (s.upgrade_check(h)) return 2;  // no body: the rest is the new protocol
+      h.upgrade = false;
     }
     return 0;
   }
@@ -188,6 +192,7 @@ void Parser::init(ParserType type, ParserOptions options) {
   s.forced_error = 0;
   s.forced_reason.clear();
   s.request_method.clear();
+  s.upgrade_check = nullptr;
   if (options.insecure) {
     llhttp_set_lenient_headers(&s.parser, 1);
     llhttp_set_lenient_chunked_length(&s.parser, 1);
@@ -199,6 +204,14 @@ void Parser::init(ParserType type, ParserOptions options) {
 void Parser::set_request_method(std::string_view method) { state_->request_method = method; }
 
 const MessageHead& Parser::head() const noexcept { return state_->head; }
+
+MessageHead& Parser::head() noexcept { return state_->head; }
+
+void Parser::set_upgrade_check(std::function<bool(const MessageHead&)> check) {
+  state_->upgrade_check = std::move(check);
+}
+
+void Parser::resume_after_upgrade() { llhttp_resume_after_upgrade(&state_->parser); }
 
 const std::vector<std::string>& Parser::raw_trailers() const noexcept { return state_->trailers; }
 

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,11 +76,21 @@ class Parser {
 
   /// The head of the current message (valid from the head event to the next message).
   const MessageHead& head() const noexcept;
+  /// The same, for moving its strings out once the head event was handled.
+  MessageHead& head() noexcept;
   /// Trailer fields of the current message, once it completed.
   const std::vector<std::string>& raw_trailers() const noexcept;
   /// For a response parser: the method of the request being answered. A HEAD answer has no body;
   /// any answer to CONNECT ends HTTP on the connection (Node's parserOnIncomingClient).
   void set_request_method(std::string_view method);
+  /// For a request parser: asked at the end of a head that asks for a protocol change (Upgrade, or
+  /// CONNECT) whether the server takes it. Yes: the message has no body and what follows is the new
+  /// protocol (execute() reports `upgraded`). No: `head().upgrade` is cleared and parsing goes on.
+  /// Node: parserOnIncoming returning 2. Reset by init().
+  void set_upgrade_check(std::function<bool(const MessageHead&)> check);
+  /// Continues as HTTP after execute() reported `upgraded` for an upgrade the server declined
+  /// (llhttp stops after a body-less Upgrade request by itself). Node: llhttp_resume_after_upgrade.
+  void resume_after_upgrade();
 
  private:
   struct State;

@@ -150,6 +150,10 @@ class Readable : public virtual Stream {
   std::size_t readable_length() const noexcept { return length_; }
   /// Node: `readable.readableHighWaterMark`.
   std::size_t readable_high_water_mark() const noexcept { return high_water_mark_; }
+  /// Forgets the flowing/paused choice, so that the next 'data' listener starts the flow again.
+  /// Node: `readable.readableFlowing = null` (what an HTTP server does before handing an upgraded
+  /// socket over).
+  void reset_flowing() noexcept { flowing_ = Flow::unset; }
 
   /// For implementations: hands `chunk` to the consumer; false when the buffer reached the
   /// high-water mark and production should stop until `do_read()` is called again.
@@ -166,6 +170,9 @@ class Readable : public virtual Stream {
   /// push() then does not schedule a do_read() call per chunk, which would cost every read one
   /// more loop turn; the flow still calls do_read() when a full buffer has drained.
   virtual bool reads_on_its_own() const noexcept { return false; }
+
+  /// A resume() is scheduled and has not run yet. Node: `readableState.resumeScheduled`.
+  bool resume_scheduled() const noexcept { return resume_scheduled_; }
 
   /// Node's `read(0)` after the end of input: with nothing buffered, 'end' follows even when
   /// nobody consumes the stream (net.Socket does this, so an unread connection still closes).

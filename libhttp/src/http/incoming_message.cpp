@@ -1,0 +1,76 @@
+// Follows Node's lib/_http_incoming.js: headers objects are built lazily from rawHeaders; the body
+// is pushed by the connection; reading restarts the socket that backpressure paused (_read), and
+// destroying an incomplete message aborts it and its socket (_destroy).
+#include "httpx/http/incoming_message.hpp"
+
+namespace httpx::http {
+
+std::shared_ptr<IncomingMessage> IncomingMessage::create(std::shared_ptr<net::Socket> socket) {
+  return std::shared_ptr<IncomingMessage>(new IncomingMessage(std::move(socket)));
+}
+
+IncomingMessage::IncomingMessage(std::shared_ptr<net::Socket> socket, std::unique_ptr<IncomingMessageEvents> events)
+    : core::Stream(socket->loop(), events ? std::move(events) : std::make_unique<IncomingMessageEvents>()),
+      // Node: the socket's readableHighWaterMark.
+      core::Readable(core::ReadableOptions{.high_water_mark = socket->readable_high_water_mark()}),
+      socket_(std::move(socket)) {}
+
+const HeaderMap& IncomingMessage::headers() {
+  if (!headers_) headers_ = headers_from_raw(raw_headers_, join_duplicate_headers_);
+  return *headers_;
+}
+
+const DistinctHeaderMap& IncomingMessage::headers_distinct() {
+  if (!headers_distinct_) headers_distinct_ = headers_distinct_from_raw(raw_headers_);
+  return *headers_distinct_;
+}
+
+const HeaderMap& IncomingMessage::trailers() {
+  if (!trailers_) trailers_ = headers_from_raw(raw_trailers_, join_duplicate_headers_);
+  return *trailers_;
+}
+
+const DistinctHeaderMap& IncomingMessage::trailers_distinct() {
+  if (!trailers_distinct_) trailers_distinct_ = headers_distinct_from_raw(raw_trailers_);
+  return *trailers_distinct_;
+}
+
+IncomingMessage& IncomingMessage::set_timeout(std::chrono::milliseconds timeout, std::function<void()> on_timeout) {
+  if (on_timeout) events().timeout.on(std::move(on_timeout));
+  socket_->set_timeout(timeout);
+  return *this;
+}
+
+void IncomingMessage::do_read(std::size_t) {
+  consuming_ = true;
+  if (read_start_ && socket_->readable()) read_start_();
+}
+
+void IncomingMessage::dump() {
+  if (dumped_) return;
+  dumped_ = true;
+  // Buffered data would still be emitted: nobody asked for it.
+  events().data.remove_all_listeners();
+  resume();
+}
+
+void IncomingMessage::do_destroy(std::error_code ec, core::Callback done) {
+  if (!readable_ended() || !complete_) {
+    aborted_ = true;
+    events().aborted.emit();
+  }
+  // Node: 'error' only reaches listeners that exist; an unheard error is not thrown here.
+  const auto finish = [this, done = std::move(done)](std::error_code e) {
+    done(events().error.listener_count() == 0 ? std::error_code() : e);
+  };
+  if (socket_ && !socket_->destroyed() && aborted_) {
+    socket_->destroy(ec);
+    // Done once the socket closed, so 'close' of the message follows the socket's.
+    socket_->events().close.once([finish, ec] { finish(ec); });
+    return;
+  }
+  auto self = shared_from_this();
+  loop().post([self, finish, ec] { finish(ec); });
+}
+
+}  // namespace httpx::http
