@@ -5,9 +5,27 @@ _httpx() {
   prev="${COMP_WORDS[COMP_CWORD-1]}"
   sub=""
   for ((i = 1; i < COMP_CWORD; i++)); do
-    case "${COMP_WORDS[i]}" in completion) sub="${COMP_WORDS[i]}"; break ;; esac
+    case "${COMP_WORDS[i]}" in serve|completion) sub="${COMP_WORDS[i]}"; break ;; esac
   done
   case "$sub" in
+    serve)
+      case "$prev" in
+        --host) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --port|-p) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+        --keep-alive-timeout) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --headers-timeout) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --request-timeout) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --connections-checking-interval) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --timeout) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --max-header-size) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --max-requests-per-socket) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --max-headers-count) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --keep-alive-initial-delay) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --high-water-mark) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "--help -h --echo --host --port -p --format --quiet -q --keep-alive-timeout --headers-timeout --request-timeout --connections-checking-interval --timeout --max-header-size --max-requests-per-socket --max-headers-count --insecure-http-parser --join-duplicate-headers --no-require-host-header --keep-alive --keep-alive-initial-delay --no-no-delay --high-water-mark --reject-non-standard-body-writes" -- "$cur"))
+      ;;
     completion)
       case "$prev" in
       esac
@@ -16,7 +34,7 @@ _httpx() {
     *)
       case "$prev" in
       esac
-      COMPREPLY=($(compgen -W "--version -V --help -h completion" -- "$cur"))
+      COMPREPLY=($(compgen -W "--version -V --help -h serve completion" -- "$cur"))
       ;;
   esac
 }

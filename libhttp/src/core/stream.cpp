@@ -24,6 +24,12 @@ void Stream::defer(std::function<void()> fn) {
 void Stream::emit_error(std::error_code ec) {
   if (error_emitted_) return;
   error_emitted_ = true;
+  if (observer_) {
+    auto observer = observer_;
+    observer->on_stream_error(ec);
+    // The observer heard it: no unhandled-error throw when nobody else listens.
+    if (events_->error.listener_count() == 0) return;
+  }
   events_->error.emit(ec);
 }
 
@@ -56,7 +62,10 @@ void Stream::destroy(std::error_code ec) {
       if (err) self->emit_error(err);
       if (!self->close_emitted_) {
         self->close_emitted_ = true;
-        if (self->emit_close_) self->events().close.emit();
+        if (self->emit_close_) {
+          self->notify([](detail::StreamObserver& o) { o.on_stream_close(); });
+          self->events().close.emit();
+        }
       }
     });
   });
@@ -80,6 +89,12 @@ std::optional<bool> Readable::readable_flowing() const noexcept {
 }
 
 void Readable::set_encoding(Encoding encoding) { decoder_.emplace(encoding); }
+
+void Readable::set_observer(std::shared_ptr<detail::StreamObserver> observer) {
+  const bool attach = observer != nullptr;
+  Stream::set_observer(std::move(observer));
+  if (attach && flowing_ == Flow::unset) resume();
+}
 
 void Readable::resume() {
   if (flowing_ == Flow::flowing) return;
@@ -106,9 +121,13 @@ void Readable::pause() {
 void Readable::emit_data(std::string_view chunk) {
   if (decoder_) {
     const std::string text = decoder_->write(chunk);
-    if (!text.empty()) events().data.emit(text);
+    if (!text.empty()) {
+      notify([&](detail::StreamObserver& o) { o.on_stream_data(text); });
+      events().data.emit(text);
+    }
     return;
   }
+  notify([&](detail::StreamObserver& o) { o.on_stream_data(chunk); });
   events().data.emit(chunk);
 }
 
@@ -135,7 +154,10 @@ void Readable::flow() {
       // it goes out with the flow, before 'end' is scheduled.
       if (decoder_ && !end_emitted_) {
         const std::string tail = decoder_->end();
-        if (!tail.empty()) events().data.emit(tail);
+        if (!tail.empty()) {
+          notify([&](detail::StreamObserver& o) { o.on_stream_data(tail); });
+          events().data.emit(tail);
+        }
         if (destroyed()) return;
       }
       maybe_end();
@@ -227,6 +249,7 @@ void Readable::maybe_end() {
     if (destroyed() || errored() || end_emitted_ || !buffer_.empty()) return;
     end_emitted_ = true;
     // pipe() listens to 'end' too (Node's onend / unpipe), in the order it was attached.
+    notify([](detail::StreamObserver& o) { o.on_stream_end(); });
     events().end.emit();
     on_readable_ended();
   });
@@ -491,6 +514,7 @@ void Writable::on_write_error(const std::vector<Callback>& callbacks, std::error
 void Writable::after_write(const std::vector<Callback>& callbacks) {
   if (need_drain_ && length_ == 0 && !ending_ && !destroyed()) {
     need_drain_ = false;
+    notify([](detail::StreamObserver& o) { o.on_stream_drain(); });
     events().drain.emit();
   }
   for (const auto& cb : callbacks) {

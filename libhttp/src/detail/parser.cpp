@@ -3,6 +3,8 @@
 // (URL, status, header names and values, trailers) against maxHeaderSize.
 #include "detail/parser.hpp"
 
+#include <algorithm>
+
 #include <llhttp.h>
 
 #include "httpx/core/error.hpp"
@@ -31,6 +33,10 @@ const std::error_category& parser_category() noexcept {
   return instance;
 }
 
+std::error_code closed_connection_error() noexcept {
+  return std::error_code(HPE_CLOSED_CONNECTION, parser_category());
+}
+
 struct Parser::State {
   llhttp_t parser{};
   llhttp_settings_t settings{};
@@ -46,6 +52,11 @@ struct Parser::State {
   bool message_done = false;
   std::string request_method{};
   std::function<bool(const MessageHead&)> upgrade_check{};  // requests: does the server take the upgrade?
+  const char* buffer_end = nullptr;  // end of the data being executed
+  std::uint64_t chunk_remaining = 0;  // data bytes left in the current chunk
+  int expect_crlf = 0;                // bytes of the CRLF after chunk data still to check
+  bool value_open = false;            // a header value has started and not completed
+  bool value_at_buffer_end = false;   // the last value piece ended where the data ended
 
   static State& of(llhttp_t* p) { return *static_cast<State*>(p->data); }
 
@@ -61,19 +72,37 @@ struct Parser::State {
   }
 
   // llhttp 8.1 lets spaces and other non-token bytes into header names where Node 20's llhttp 9
-  // rejects them (RFC 9110 section 5.1: a field name is a token); reject them as Node does,
-  // unless the insecure parser was asked for.
+  // rejects them (RFC 9110 section 5.1: a field name is a token), in its lenient mode too.
   bool check_name(const char* at, std::size_t n) {
-    if (options.insecure || n == 0 || check_is_http_token(std::string_view(at, n))) return true;
-    forced_error = HPE_INVALID_HEADER_TOKEN;
-    forced_reason = "Invalid header token";
+    if (n == 0 || check_is_http_token(std::string_view(at, n))) return true;
+    return force(HPE_INVALID_HEADER_TOKEN, "Invalid header token");
+  }
+
+  bool force(int code, const char* reason) {
+    forced_error = code;
+    forced_reason = reason;
     return false;
+  }
+
+  // llhttp 9 (Node 20) requires CRLF after each chunk's data, also when lenient; 8.1 skips two
+  // bytes unseen. `expect_crlf` counts the bytes still to check (2, then 1), across executes.
+  bool check_chunk_crlf(const char*& at, const char* end) {
+    while (expect_crlf > 0 && at < end) {
+      const char want = expect_crlf == 2 ? '\r' : '\n';
+      if (*at != want) return force(HPE_STRICT, "Expected LF after chunk data");
+      ++at;
+      --expect_crlf;
+    }
+    return true;
   }
 
   std::vector<std::string>& fields() { return in_trailers ? trailers : head.raw_headers; }
 
   static int on_message_begin(llhttp_t* p) {
     auto& s = of(p);
+    s.expect_crlf = 0;
+    s.chunk_remaining = 0;
+    s.value_open = false;
     s.head = MessageHead{};
     s.trailers.clear();
     s.header_bytes = 0;
@@ -83,6 +112,13 @@ struct Parser::State {
   static int on_url(llhttp_t* p, const char* at, std::size_t n) {
     auto& s = of(p);
     if (!s.track(n)) return HPE_USER;
+    // llhttp 9 (Node 20) rejects bytes above 0x7F in the request target; 8.1 takes them.
+    for (std::size_t i = 0; i < n; ++i) {
+      if (static_cast<unsigned char>(at[i]) >= 0x80) {
+        s.force(HPE_INVALID_URL, "Invalid char in url path");
+        return HPE_USER;
+      }
+    }
     s.head.url.append(at, n);
     return 0;
   }
@@ -99,6 +135,7 @@ struct Parser::State {
   static int on_header_field(llhttp_t* p, const char* at, std::size_t n) {
     auto& s = of(p);
     if (!s.track(n) || !s.check_name(at, n)) return HPE_USER;
+    s.value_open = false;
     auto& f = s.fields();
     if (f.size() % 2 == 0) {
       f.emplace_back(at, n);  // a new name
@@ -112,16 +149,46 @@ struct Parser::State {
     if (!s.track(n)) return HPE_USER;
     auto& f = s.fields();
     if (f.size() % 2 == 1) {
+      if (f.back().empty()) {
+        // ": v": llhttp 9 rejects an empty field name, 8.1 takes it.
+        s.force(HPE_INVALID_HEADER_TOKEN, "Invalid header token");
+        return HPE_USER;
+      }
       f.emplace_back(at, n);
+    } else if (!s.value_open) {
+      // A value with no name before it (": v"): llhttp 8.1 calls no on_header_field for an empty
+      // name; llhttp 9 rejects the line.
+      s.force(HPE_INVALID_HEADER_TOKEN, "Invalid header token");
+      return HPE_USER;
     } else {
+      // A second piece of the same value: the read was split, or the line was folded (obs-fold,
+      // RFC 9112 section 5.2), which llhttp 9 rejects unless lenient.
+      if (s.value_open && !s.value_at_buffer_end && !s.options.insecure) {
+        s.force(HPE_INVALID_HEADER_TOKEN, "Unexpected whitespace after header value");
+        return HPE_USER;
+      }
       f.back().append(at, n);
     }
+    s.value_open = true;
+    s.value_at_buffer_end = at + n == s.buffer_end;
     return 0;
   }
   static int on_header_value_complete(llhttp_t* p) {
     // A field with an empty value produces no on_header_value call: add the empty value.
-    auto& f = of(p).fields();
-    if (f.size() % 2 == 1) f.emplace_back();
+    auto& s = of(p);
+    auto& f = s.fields();
+    if (f.size() % 2 == 1) {
+      if (f.back().empty()) {
+        s.force(HPE_INVALID_HEADER_TOKEN, "Invalid header token");
+        return HPE_USER;
+      }
+      f.emplace_back();
+    }
+    // llhttp 9 leaves trailing whitespace out of the value (RFC 9112 section 5: OWS is not part
+    // of it); 8.1 keeps it.
+    auto& v = f.back();
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
+    s.value_open = false;
     return 0;
   }
   static int on_headers_complete(llhttp_t* p) {
@@ -149,7 +216,20 @@ struct Parser::State {
     return 0;
   }
   static int on_body(llhttp_t* p, const char* at, std::size_t n) {
-    of(p).events->push_back({ParseEvent::Kind::body, std::string_view(at, n)});
+    auto& s = of(p);
+    s.events->push_back({ParseEvent::Kind::body, std::string_view(at, n)});
+    if ((p->flags & F_CHUNKED) && s.chunk_remaining > 0) {
+      s.chunk_remaining -= std::min<std::uint64_t>(s.chunk_remaining, n);
+      if (s.chunk_remaining == 0) {
+        s.expect_crlf = 2;
+        const char* next = at + n;
+        if (!s.check_chunk_crlf(next, s.buffer_end)) return HPE_USER;
+      }
+    }
+    return 0;
+  }
+  static int on_chunk_header(llhttp_t* p) {
+    of(p).chunk_remaining = p->content_length;
     return 0;
   }
   static int on_message_complete(llhttp_t* p) {
@@ -173,6 +253,7 @@ Parser::Parser() : state_(std::make_unique<State>()) {
   st.on_header_field = State::on_header_field;
   st.on_header_value = State::on_header_value;
   st.on_header_value_complete = State::on_header_value_complete;
+  st.on_chunk_header = State::on_chunk_header;
   st.on_headers_complete = State::on_headers_complete;
   st.on_body = State::on_body;
   st.on_message_complete = State::on_message_complete;
@@ -192,6 +273,9 @@ void Parser::init(ParserType type, ParserOptions options) {
   s.forced_error = 0;
   s.forced_reason.clear();
   s.request_method.clear();
+  s.expect_crlf = 0;
+  s.chunk_remaining = 0;
+  s.value_open = false;
   s.upgrade_check = nullptr;
   if (options.insecure) {
     llhttp_set_lenient_headers(&s.parser, 1);
@@ -253,6 +337,17 @@ ParseResult Parser::execute(std::string_view data, std::vector<ParseEvent>& even
   auto& s = *state_;
   events.clear();
   s.events = &events;
+  s.buffer_end = data.data() + data.size();
+  if (s.expect_crlf > 0) {
+    // The CRLF after a chunk that ended with the previous data (llhttp consumes it itself).
+    const char* at = data.data();
+    if (!s.check_chunk_crlf(at, s.buffer_end)) {
+      ParseResult r;
+      r.error = std::error_code(s.forced_error, parser_category());
+      r.reason = s.forced_reason;
+      return r;
+    }
+  }
   const auto err = llhttp_execute(&s.parser, data.data(), data.size());
   return outcome(s.parser, err, data.data(), data.size(), s.forced_error, s.forced_reason, s.message_done);
 }

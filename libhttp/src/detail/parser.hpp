@@ -19,6 +19,9 @@ namespace httpx::http::detail {
 /// `node_code()` spells them "HPE_INVALID_METHOD", "HPE_HEADER_OVERFLOW", ...
 const std::error_category& parser_category() noexcept;
 
+/// llhttp's HPE_CLOSED_CONNECTION: bytes after a message that closed the connection.
+std::error_code closed_connection_error() noexcept;
+
 /// The code Node reports when a head exceeds maxHeaderSize (not an llhttp errno).
 inline constexpr int kHeaderOverflow = 1000;
 

@@ -46,30 +46,15 @@ ServerConnection::~ServerConnection() {
 }
 
 void ServerConnection::attach() {
-  auto self = shared_from_this();
   server_->connections_.push_back(this);
   index = server_->connections_.size() - 1;
   in_server_ = true;
   if (server_->timeout.count() > 0) socket_->set_timeout(server_->timeout);
-  auto& ev = socket_->events();
-  // The listeners hold the connection; on_close() removes them, which ends it.
-  timeout_id_ = ev.timeout.on([self] { self->on_timeout(); });
-  data_id_ = ev.data.on([self](std::string_view d) { self->on_data(d); });
-  error_id_ = ev.error.on([self](std::error_code ec) { self->on_socket_error(ec); });
-  end_id_ = ev.end.on([self] { self->on_end(); });
-  close_id_ = ev.close.on([self] { self->on_close(); });
-  drain_id_ = ev.drain.on([self] { self->on_drain(); });
+  // The socket holds its observer, and so this connection, until on_stream_close() lets go.
+  socket_->set_observer(shared_from_this());
 }
 
-void ServerConnection::detach_listeners() {
-  auto& ev = socket_->events();
-  ev.timeout.off(timeout_id_);
-  ev.data.off(data_id_);
-  ev.error.off(error_id_);
-  ev.end.off(end_id_);
-  ev.close.off(close_id_);
-  ev.drain.off(drain_id_);
-}
+void ServerConnection::detach() { socket_->set_observer(nullptr); }
 
 void ServerConnection::leave_server() {
   if (!in_server_) return;
@@ -99,9 +84,17 @@ void ServerConnection::release_parser() {
 
 // ---- reading requests --------------------------------------------------------------------------
 
-void ServerConnection::on_data(std::string_view data) {
+void ServerConnection::on_stream_data(std::string_view data) {
   auto self = shared_from_this();  // a handler may close everything
   while (!data.empty() && socket_ && !socket_->destroyed()) {
+    if (closed_after_message_) {
+      // llhttp's closed state: after a message without keep-alive only CR and LF may follow
+      // (the lenient parser lets anything through).
+      while (!data.empty() && (data.front() == '\r' || data.front() == '\n')) data.remove_prefix(1);
+      if (data.empty()) break;
+      on_stream_error(closed_connection_error());
+      return;
+    }
     if (!parser_) acquire_parser();
     if (!in_message_) {
       in_message_ = true;
@@ -112,7 +105,7 @@ void ServerConnection::on_data(std::string_view data) {
     dispatch(events_);
     if (!socket_ || socket_->destroyed()) return;
     if (r.error) {
-      on_socket_error(r.error);
+      on_stream_error(r.error);
       return;
     }
     if (r.upgraded) {
@@ -132,9 +125,11 @@ void ServerConnection::on_data(std::string_view data) {
     }
     data.remove_prefix(r.consumed);
   }
-  // Between messages the parser goes back to the pool, so an idle keep-alive connection holds
-  // none. A connection whose last request said close keeps it: llhttp rejects data after that.
-  if (parser_ && !in_message_ && last_keep_alive_) release_parser();
+  // Between messages the parser goes back to the pool, so an idle keep-alive connection holds none.
+  if (parser_ && !in_message_) {
+    release_parser();
+    std::vector<ParseEvent>().swap(events_);
+  }
 }
 
 void ServerConnection::dispatch(const std::vector<ParseEvent>& events) {
@@ -187,6 +182,7 @@ void ServerConnection::on_body(std::string_view data) {
 }
 
 void ServerConnection::on_message_complete() {
+  if (!last_keep_alive_ && !server_->options_.insecure_http_parser) closed_after_message_ = true;
   if (current_) {
     current_->complete_ = true;
     if (parser_ && !parser_->raw_trailers().empty()) current_->raw_trailers_ = parser_->raw_trailers();
@@ -304,11 +300,12 @@ void ServerConnection::emit_request(
 
 void ServerConnection::res_on_finish(const std::shared_ptr<IncomingMessage>& req,
                                      const std::shared_ptr<ServerResponse>& res) {
-  if (!incoming_.empty() && incoming_.front() == req) incoming_.pop_front();
+  if (!incoming_.empty() && incoming_.front() == req) incoming_.erase(incoming_.begin());
   // Node: a body nobody read is drained so the next request can be parsed.
   if (!req->consuming_ && !req->resume_scheduled()) req->dump();
   res->detach_socket();
   if (http_message_ == res) http_message_.reset();
+  clear_incoming(req.get());
   std::weak_ptr<ServerResponse> weak_res = res;
   res->loop().post([weak_res] {
     if (auto r = weak_res.lock()) r->emit_close();
@@ -332,18 +329,32 @@ void ServerConnection::res_on_finish(const std::shared_ptr<IncomingMessage>& req
     }
   } else {
     auto next = outgoing_.front();
-    outgoing_.pop_front();
+    outgoing_.erase(outgoing_.begin());
     http_message_ = next;
     next->assign_socket(socket_);
   }
 }
 
-void ServerConnection::update_outgoing_data(std::ptrdiff_t delta) {
-  outgoing_data_ = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(outgoing_data_) + delta);
-  on_drain();
+// Node's clearIncoming: the parser lets go of an answered request once it was read to the end, so
+// an idle keep-alive connection holds no message.
+void ServerConnection::clear_incoming(const IncomingMessage* req) {
+  if (current_.get() != req) return;
+  if (current_->readable_ended()) {
+    current_.reset();
+    return;
+  }
+  std::weak_ptr<ServerConnection> weak = shared_from_this();
+  current_->events().end.once([weak, req] {
+    if (auto conn = weak.lock()) conn->clear_incoming(req);
+  });
 }
 
-void ServerConnection::on_drain() {
+void ServerConnection::update_outgoing_data(std::ptrdiff_t delta) {
+  outgoing_data_ = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(outgoing_data_) + delta);
+  on_stream_drain();
+}
+
+void ServerConnection::on_stream_drain() {
   if (!socket_) return;
   const bool need_pause = outgoing_data_ > socket_->writable_high_water_mark();
   if (paused_ && !need_pause) {
@@ -358,7 +369,7 @@ void ServerConnection::on_drain() {
 
 // ---- the end of a connection -------------------------------------------------------------------
 
-void ServerConnection::on_socket_error(std::error_code ec) {
+void ServerConnection::on_stream_error(std::error_code ec) {
   // Node's socketOnError: once; later socket errors go nowhere (its noop listener).
   if (error_handled_ || !socket_) return;
   error_handled_ = true;
@@ -373,10 +384,10 @@ void ServerConnection::on_socket_error(std::error_code ec) {
 }
 
 void ServerConnection::on_request_timeout() {
-  on_socket_error(core::make_error_code(core::errc::err_http_request_timeout));
+  on_stream_error(core::make_error_code(core::errc::err_http_request_timeout));
 }
 
-void ServerConnection::on_timeout() {
+void ServerConnection::on_stream_timeout() {
   auto self = shared_from_this();
   const bool req_timeout = current_ && !current_->complete() && current_->events().timeout.emit();
   const bool res_timeout = http_message_ && http_message_->events().timeout.emit();
@@ -384,13 +395,13 @@ void ServerConnection::on_timeout() {
   if (!req_timeout && !res_timeout && !server_timeout && socket_) socket_->destroy();
 }
 
-void ServerConnection::on_end() {
+void ServerConnection::on_stream_end() {
   auto self = shared_from_this();
   if (parser_) {
     const ParseResult r = parser_->finish(events_);
     dispatch(events_);
     if (r.error) {
-      on_socket_error(r.error);
+      on_stream_error(r.error);
       return;
     }
   }
@@ -398,15 +409,15 @@ void ServerConnection::on_end() {
   if (socket_ && socket_->writable()) socket_->end();
 }
 
-void ServerConnection::on_close() {
+void ServerConnection::on_stream_close() {
   auto self = shared_from_this();
-  detach_listeners();
+  detach();
   leave_server();
   release_parser();
   // Node's abortIncoming: requests still being read or answered are aborted.
   while (!incoming_.empty()) {
     auto req = incoming_.front();
-    incoming_.pop_front();
+    incoming_.erase(incoming_.begin());
     req->destroy(core::make_error_code(core::errc::aborted));
   }
   // Node's onServerResponseClose: the current response hears 'close' with its socket.
@@ -422,7 +433,7 @@ void ServerConnection::on_close() {
 
 void ServerConnection::hand_over(std::string_view head) {
   auto self = shared_from_this();
-  detach_listeners();
+  detach();
   leave_server();
   release_parser();
   auto req = current_;

@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <cstddef>
-#include <deque>
 #include <memory>
 #include <string_view>
 #include <system_error>
@@ -20,7 +19,7 @@
 
 namespace httpx::http::detail {
 
-class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
+class ServerConnection : public core::detail::StreamObserver, public std::enable_shared_from_this<ServerConnection> {
  public:
   /// Takes over `socket` for `server` (Node: the 'connection' listener the server installs first).
   static void start(const std::shared_ptr<Server>& server, const std::shared_ptr<net::Socket>& socket);
@@ -42,15 +41,17 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
 
   std::size_t index = 0;  ///< position in the server's connection list
 
+  // The socket's events (the observer is called before the socket's listeners).
+  void on_stream_data(std::string_view data) override;
+  void on_stream_end() override;
+  void on_stream_close() override;
+  void on_stream_drain() override;
+  void on_stream_timeout() override;
+  void on_stream_error(std::error_code ec) override;
+
  private:
   void attach();
-  void detach_listeners();
-  void on_data(std::string_view data);
-  void on_end();
-  void on_close();
-  void on_drain();
-  void on_timeout();
-  void on_socket_error(std::error_code ec);
+  void detach();
   void dispatch(const std::vector<ParseEvent>& events);
   void on_headers_complete();
   void on_body(std::string_view data);
@@ -58,6 +59,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void parser_on_incoming(const std::shared_ptr<IncomingMessage>& req, bool keep_alive);
   void emit_request(const std::shared_ptr<IncomingMessage>& req, const std::shared_ptr<ServerResponse>& res,
                     core::Signal<const std::shared_ptr<IncomingMessage>&, const std::shared_ptr<ServerResponse>&>& signal);
+  void clear_incoming(const IncomingMessage* req);
   void res_on_finish(const std::shared_ptr<IncomingMessage>& req, const std::shared_ptr<ServerResponse>& res);
   void hand_over(std::string_view head);
   void update_outgoing_data(std::ptrdiff_t delta);
@@ -73,8 +75,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   std::vector<ParseEvent> events_;
   std::shared_ptr<IncomingMessage> current_;            // Node: parser.incoming
   std::shared_ptr<ServerResponse> http_message_;        // Node: socket._httpMessage
-  std::deque<std::shared_ptr<IncomingMessage>> incoming_;  // Node: state.incoming
-  std::deque<std::shared_ptr<ServerResponse>> outgoing_;   // Node: state.outgoing
+  std::vector<std::shared_ptr<IncomingMessage>> incoming_;  // Node: state.incoming (a few at most)
+  std::vector<std::shared_ptr<ServerResponse>> outgoing_;   // Node: state.outgoing
   std::size_t outgoing_data_ = 0;      // Node: state.outgoingData
   std::size_t requests_count_ = 0;     // Node: state.requestsCount
   bool keep_alive_timeout_set_ = false;  // Node: state.keepAliveTimeoutSet
@@ -82,10 +84,10 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   bool error_handled_ = false;         // socketOnError ran; later socket errors are ignored
   bool in_message_ = false;            // a request is being received (Node: last_message_start_ != 0)
   bool headers_completed_ = false;
-  bool last_keep_alive_ = true;        // the previous request allowed another one on this connection
+  bool last_keep_alive_ = true;        // the current request allows another one on this connection
+  bool closed_after_message_ = false;  // a request without keep-alive completed: nothing may follow
   bool in_server_ = false;
   std::chrono::steady_clock::time_point message_start_{};
-  core::ListenerId data_id_ = 0, end_id_ = 0, close_id_ = 0, drain_id_ = 0, error_id_ = 0, timeout_id_ = 0;
 };
 
 }  // namespace httpx::http::detail

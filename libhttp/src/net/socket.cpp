@@ -126,19 +126,24 @@ std::string Socket::ready_state() const {
 
 void Socket::attach(std::unique_ptr<detail::Transport> transport) {
   transport_ = std::move(transport);
-  fill_addresses();
   apply_options();
 }
 
-void Socket::fill_addresses() {
+const Socket::Addresses& Socket::addresses() const {
+  if (addresses_) return *addresses_;
+  static const Addresses unknown;
+  if (!connected_ || !transport_ || !transport_->is_open()) return unknown;
+  auto a = std::make_unique<Addresses>();
   const auto remote = transport_->remote_endpoint();
-  remote_address_ = remote.family.empty() ? std::string() : remote.address;
-  remote_family_ = remote.family;
-  remote_port_ = remote.port;
+  a->remote_address = remote.family.empty() ? std::string() : remote.address;
+  a->remote_family = remote.family;
+  a->remote_port = remote.port;
   const auto local = transport_->local_endpoint();
-  local_address_ = local.family.empty() ? std::string() : local.address;
-  local_family_ = local.family;
-  local_port_ = local.port;
+  a->local_address = local.family.empty() ? std::string() : local.address;
+  a->local_family = local.family;
+  a->local_port = local.port;
+  addresses_ = std::move(a);
+  return *addresses_;
 }
 
 void Socket::apply_options() {
@@ -336,6 +341,7 @@ void Socket::on_readable(std::error_code ec) {
     }
   }
   if (ec == asio::error::eof) {
+    (void)addresses();  // once both sides are shut, the kernel forgets the peer (see do_destroy)
     push_end();
     end_if_drained();
     return;
@@ -436,6 +442,7 @@ void Socket::do_final(core::Callback done) {
     done({});
     return;
   }
+  (void)addresses();  // while the connection still has a peer (see do_destroy)
   // Node ignores ENOTCONN here: the peer may already be gone, and the FIN is moot then.
   const auto ec = transport_->shutdown_send();
   done(ec == asio::error::not_connected ? std::error_code() : ec);
@@ -483,6 +490,7 @@ void Socket::arm_timeout() {
           arm_timeout();
           return;
         }
+        notify([](core::detail::StreamObserver& o) { o.on_stream_timeout(); });
         events().timeout.emit();
       },
       delay);
@@ -525,6 +533,9 @@ void Socket::do_destroy(std::error_code ec, core::Callback done) {
     timer_->close();
     timer_.reset();
   }
+  // Read the addresses while the descriptor still knows them, so they stay readable after close
+  // (only now: an idle connection should not carry them).
+  if (transport_ && connected_) (void)addresses();
   if (transport_) transport_->close();
   if (pending_) {
     std::error_code ignored;

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -16,6 +15,36 @@
 #include "httpx/core/loop.hpp"
 
 namespace httpx::core {
+
+namespace detail {
+/// A first-in first-out queue that owns no memory while empty (std::deque allocates a block on
+/// construction, which an idle connection's streams would pay for).
+template <class T>
+class Fifo {
+ public:
+  bool empty() const noexcept { return head_ == items_.size(); }
+  std::size_t size() const noexcept { return items_.size() - head_; }
+  T& front() noexcept { return items_[head_]; }
+  void push_back(T item) { items_.push_back(std::move(item)); }
+  template <class... A>
+  void emplace_back(A&&... args) {
+    items_.emplace_back(std::forward<A>(args)...);
+  }
+  void pop_front() {
+    if (++head_ == items_.size()) clear();
+  }
+  void clear() noexcept {
+    std::vector<T>().swap(items_);
+    head_ = 0;
+  }
+  auto begin() noexcept { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
+  auto end() noexcept { return items_.end(); }
+
+ private:
+  std::vector<T> items_;
+  std::size_t head_ = 0;
+};
+}  // namespace detail
 
 /// Completion of a write, an end or a destroy step: empty on success.
 using Callback = std::function<void(std::error_code)>;
@@ -34,6 +63,23 @@ struct StreamEvents {
   Signal<> prefinish;                  ///< Node: 'prefinish' — end() called, all data flushed.
   Signal<> finish;                     ///< Node: 'finish' — after prefinish and the final step.
 };
+
+namespace detail {
+/// Internal to libhttp: a consumer wired straight into a stream's events, called before the
+/// stream's listeners. The HTTP server's connections use it instead of six socket listeners each,
+/// as Node's server consumes the socket handle directly (parser.consume): an idle connection then
+/// costs no listener allocations. Not part of the API.
+class StreamObserver {
+ public:
+  virtual ~StreamObserver() = default;
+  virtual void on_stream_data(std::string_view) {}
+  virtual void on_stream_end() {}
+  virtual void on_stream_drain() {}
+  virtual void on_stream_error(std::error_code) {}
+  virtual void on_stream_close() {}
+  virtual void on_stream_timeout() {}  ///< sockets' 'timeout'
+};
+}  // namespace detail
 
 /// What every stream has: its loop, its events, and destruction. Not used alone.
 /// Ownership: streams are made with std::make_shared (or a `create()`), and every pending step
@@ -62,6 +108,10 @@ class Stream : public std::enable_shared_from_this<Stream> {
   /// Node: `stream.errored`.
   std::error_code errored() const noexcept { return errored_; }
 
+  /// Internal (see detail::StreamObserver): sets the one observer, or detaches it with null.
+  /// A readable stream starts flowing for it, as for a 'data' listener.
+  virtual void set_observer(std::shared_ptr<detail::StreamObserver> observer) { observer_ = std::move(observer); }
+
  protected:
   /// `events` may be a derived struct; a derived class reaches it with a static_cast.
   Stream(Loop& loop, std::unique_ptr<StreamEvents> events);
@@ -88,12 +138,22 @@ class Stream : public std::enable_shared_from_this<Stream> {
   /// Posts `fn` to the loop, holding this stream alive until it ran.
   void defer(std::function<void()> fn);
 
+  /// Calls `fn` on the observer, if any, keeping it alive meanwhile.
+  template <class Fn>
+  void notify(Fn&& fn) {
+    if (observer_) {
+      auto observer = observer_;
+      fn(*observer);
+    }
+  }
+
   bool auto_destroy_ = true;  ///< Node: autoDestroy (default true).
   bool emit_close_ = true;    ///< Node: emitClose (default true).
 
  private:
   Loop* loop_;
   std::unique_ptr<StreamEvents> events_;
+  std::shared_ptr<detail::StreamObserver> observer_;
   bool destroyed_ = false;
   bool closed_ = false;
   bool error_emitted_ = false;
@@ -139,6 +199,9 @@ class Readable : public virtual Stream {
   std::shared_ptr<Writable> pipe(std::shared_ptr<Writable> dest, PipeOptions options = {});
   /// Stops piping into `dest` (or into every destination when null). Node: `readable.unpipe()`.
   void unpipe(const std::shared_ptr<Writable>& dest = nullptr);
+
+  /// Starts the flow for the observer, as a 'data' listener would.
+  void set_observer(std::shared_ptr<detail::StreamObserver> observer) override;
 
   /// Node: `readable.readable` — true until 'end', an error or destroy.
   bool readable() const noexcept;
@@ -210,7 +273,7 @@ class Readable : public virtual Stream {
   void remove_pipe_to(const Writable* dest);
 
   std::size_t high_water_mark_;
-  std::deque<std::string> buffer_;
+  detail::Fifo<std::string> buffer_;
   std::size_t length_ = 0;
   Flow flowing_ = Flow::unset;
   bool ended_ = false;          // push_end() was called
@@ -310,7 +373,7 @@ class Writable : public virtual Stream {
   void finish();
 
   std::size_t high_water_mark_;
-  std::deque<Pending> buffered_;
+  detail::Fifo<Pending> buffered_;
   std::size_t length_ = 0;
   std::size_t corked_ = 0;
   bool writing_ = false;

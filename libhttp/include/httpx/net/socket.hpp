@@ -99,18 +99,19 @@ class Socket : public core::Duplex {
   /// The OS descriptor, -1 before the connection is up or after destroy: for socket options
   /// libhttp does not wrap (and for tests that read them back). Node: `socket._handle.fd`.
   int native_handle() const noexcept;
-  /// Node: `socket.remoteAddress` ("" when unknown or for Unix sockets).
-  const std::string& remote_address() const noexcept { return remote_address_; }
+  /// Node: `socket.remoteAddress` ("" when unknown or for Unix sockets). Read from the operating
+  /// system on first use (or when the socket closes) and kept, so they stay readable after close.
+  const std::string& remote_address() const { return addresses().remote_address; }
   /// Node: `socket.remotePort` (0 when unknown).
-  int remote_port() const noexcept { return remote_port_; }
+  int remote_port() const { return addresses().remote_port; }
   /// Node: `socket.remoteFamily`: "IPv4", "IPv6" or "".
-  const std::string& remote_family() const noexcept { return remote_family_; }
+  const std::string& remote_family() const { return addresses().remote_family; }
   /// Node: `socket.localAddress`.
-  const std::string& local_address() const noexcept { return local_address_; }
+  const std::string& local_address() const { return addresses().local_address; }
   /// Node: `socket.localPort`.
-  int local_port() const noexcept { return local_port_; }
+  int local_port() const { return addresses().local_port; }
   /// Node: `socket.localFamily`.
-  const std::string& local_family() const noexcept { return local_family_; }
+  const std::string& local_family() const { return addresses().local_family; }
   /// Node: `socket.bytesRead`.
   std::uint64_t bytes_read() const noexcept { return bytes_read_; }
   /// Node: `socket.bytesWritten` (bytes handed to write(), including queued ones).
@@ -154,7 +155,12 @@ class Socket : public core::Duplex {
   void arm_timeout();
   void update_ref();
   void apply_options();
-  void fill_addresses();
+  struct Addresses {
+    std::string remote_address, remote_family, local_address, local_family;
+    int remote_port = 0;
+    int local_port = 0;
+  };
+  const Addresses& addresses() const;
   void fail_queued(Pending& pending);
   std::shared_ptr<Socket> self_ptr();
 
@@ -171,9 +177,8 @@ class Socket : public core::Duplex {
   std::chrono::milliseconds timeout_{0};
   std::chrono::steady_clock::time_point last_activity_;
   std::shared_ptr<core::Timer> timer_;
-  std::string remote_address_, remote_family_, local_address_, local_family_;
-  int remote_port_ = 0;
-  int local_port_ = 0;
+  // Filled on first use while connected (most server sockets are never asked).
+  mutable std::unique_ptr<Addresses> addresses_;
   std::uint64_t bytes_read_ = 0;
   std::uint64_t bytes_sent_ = 0;  // taken by the kernel; bytes_written() adds the queued ones
 };
