@@ -121,14 +121,19 @@ void Readable::pause() {
 void Readable::emit_data(std::string_view chunk) {
   if (decoder_) {
     const std::string text = decoder_->write(chunk);
-    if (!text.empty()) {
-      notify([&](detail::StreamObserver& o) { o.on_stream_data(text); });
-      events().data.emit(text);
-    }
+    if (!text.empty() && !observe_data(text)) events().data.emit(text);
     return;
   }
-  notify([&](detail::StreamObserver& o) { o.on_stream_data(chunk); });
-  events().data.emit(chunk);
+  if (!observe_data(chunk)) events().data.emit(chunk);
+}
+
+// The observer sees data first. One that detaches itself meanwhile (an HTTP server handing an
+// upgraded socket over) has consumed the chunk: the new owner's listeners must not see it again.
+bool Readable::observe_data(std::string_view chunk) {
+  if (!observer_) return false;
+  auto observer = observer_;
+  observer->on_stream_data(chunk);
+  return observer_ != observer;
 }
 
 void Readable::schedule_flow() {
@@ -154,10 +159,7 @@ void Readable::flow() {
       // it goes out with the flow, before 'end' is scheduled.
       if (decoder_ && !end_emitted_) {
         const std::string tail = decoder_->end();
-        if (!tail.empty()) {
-          notify([&](detail::StreamObserver& o) { o.on_stream_data(tail); });
-          events().data.emit(tail);
-        }
+        if (!tail.empty() && !observe_data(tail)) events().data.emit(tail);
         if (destroyed()) return;
       }
       maybe_end();

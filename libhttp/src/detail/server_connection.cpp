@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <optional>
 
 #include "detail/http_text.hpp"
 #include "httpx/http/constants.hpp"
@@ -31,6 +32,34 @@ std::string_view error_response(std::error_code ec) {
   return "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
 }
 
+// The values of header `name` (lower case) in `raw`, joined with ", " as Node's `headers` object
+// joins them for every header these checks read (host, expect); nullopt when absent. Reading the
+// raw list spares building the header object for requests whose handler never asks for it.
+std::optional<std::string> raw_header(const std::vector<std::string>& raw, std::string_view name) {
+  std::optional<std::string> value;
+  for (std::size_t i = 0; i + 1 < raw.size(); i += 2) {
+    const auto& field = raw[i];
+    if (field.size() != name.size()) continue;
+    bool same = true;
+    for (std::size_t k = 0; k < name.size() && same; ++k) same = ascii_lower(field[k]) == name[k];
+    if (!same) continue;
+    if (!value) {
+      value = raw[i + 1];
+    } else if (name != "host") {
+      *value += ", ";
+      *value += raw[i + 1];
+    }
+  }
+  return value;
+}
+
+// One scratch list for every connection of the thread: events are dispatched right after the
+// execute() that produced them, and no connection's execute() runs inside another's dispatch.
+std::vector<ParseEvent>& scratch_events() {
+  thread_local std::vector<ParseEvent> events;
+  return events;
+}
+
 }  // namespace
 
 void ServerConnection::start(const std::shared_ptr<Server>& server, const std::shared_ptr<net::Socket>& socket) {
@@ -50,6 +79,10 @@ void ServerConnection::attach() {
   index = server_->connections_.size() - 1;
   in_server_ = true;
   if (server_->timeout.count() > 0) socket_->set_timeout(server_->timeout);
+  // Node starts the clock when the connection arrives (Parser::Initialize): a connection that sends
+  // nothing is neither idle nor spared by headersTimeout.
+  in_message_ = true;
+  message_start_ = steady_clock::now();
   // The socket holds its observer, and so this connection, until on_stream_close() lets go.
   socket_->set_observer(shared_from_this());
 }
@@ -101,8 +134,13 @@ void ServerConnection::on_stream_data(std::string_view data) {
       headers_completed_ = false;
       message_start_ = steady_clock::now();
     }
-    const ParseResult r = parser_->execute(data, events_);
-    dispatch(events_);
+    auto& events = scratch_events();
+    const ParseResult r = parser_->execute(data, events);
+    std::vector<ParseEvent> batch;
+    batch.swap(events);
+    dispatch(batch);
+    batch.clear();
+    events.swap(batch);
     if (!socket_ || socket_->destroyed()) return;
     if (r.error) {
       on_stream_error(r.error);
@@ -126,10 +164,7 @@ void ServerConnection::on_stream_data(std::string_view data) {
     data.remove_prefix(r.consumed);
   }
   // Between messages the parser goes back to the pool, so an idle keep-alive connection holds none.
-  if (parser_ && !in_message_) {
-    release_parser();
-    std::vector<ParseEvent>().swap(events_);
-  }
+  if (parser_ && !in_message_) release_parser();
 }
 
 void ServerConnection::dispatch(const std::vector<ParseEvent>& events) {
@@ -241,7 +276,7 @@ void ServerConnection::parser_on_incoming(const std::shared_ptr<IncomingMessage>
 
   bool handled = false;
   if (req->http_version_major() == 1 && req->http_version_minor() == 1) {
-    if (opts.require_host_header && !req->headers().contains("host")) {
+    if (opts.require_host_header && !raw_header(req->raw_headers(), "host")) {
       res->write_head(400, {{"Connection", "close"}});
       res->end();
       return;
@@ -256,10 +291,9 @@ void ServerConnection::parser_on_incoming(const std::shared_ptr<IncomingMessage>
       server_->events_.drop_request.emit(req, socket_);
       res->write_head(503);
       res->end();
-    } else if (const auto* expect = req->headers().find("expect")) {
+    } else if (const auto expect = raw_header(req->raw_headers(), "expect")) {
       handled = true;
-      const auto* value = std::get_if<std::string>(expect);
-      if (value && contains_word(*value, "100-continue")) {
+      if (contains_word(*expect, "100-continue")) {
         res->expect_continue_ = true;
         if (server_->events_.check_continue.listener_count() > 0) {
           emit_request(req, res, server_->events_.check_continue);
@@ -306,10 +340,8 @@ void ServerConnection::res_on_finish(const std::shared_ptr<IncomingMessage>& req
   res->detach_socket();
   if (http_message_ == res) http_message_.reset();
   clear_incoming(req.get());
-  std::weak_ptr<ServerResponse> weak_res = res;
-  res->loop().post([weak_res] {
-    if (auto r = weak_res.lock()) r->emit_close();
-  });
+  // Node's nextTick(emitCloseNT, res): the tick holds the response until 'close' was emitted.
+  res->loop().post([res] { res->emit_close(); });
   if (!socket_) return;
   if (res->last_) {
     // Node's destroySoon(): end, and destroy once everything was written.
@@ -398,8 +430,9 @@ void ServerConnection::on_stream_timeout() {
 void ServerConnection::on_stream_end() {
   auto self = shared_from_this();
   if (parser_) {
-    const ParseResult r = parser_->finish(events_);
-    dispatch(events_);
+    std::vector<ParseEvent> events;
+    const ParseResult r = parser_->finish(events);
+    dispatch(events);
     if (r.error) {
       on_stream_error(r.error);
       return;

@@ -72,7 +72,6 @@ class ServerConnection : public core::detail::StreamObserver, public std::enable
   std::shared_ptr<Server> server_;
   std::shared_ptr<net::Socket> socket_;
   std::unique_ptr<Parser> parser_;
-  std::vector<ParseEvent> events_;
   std::shared_ptr<IncomingMessage> current_;            // Node: parser.incoming
   std::shared_ptr<ServerResponse> http_message_;        // Node: socket._httpMessage
   std::vector<std::shared_ptr<IncomingMessage>> incoming_;  // Node: state.incoming (a few at most)

@@ -2,6 +2,10 @@
 // as in libuv.
 #include "detail/transport.hpp"
 
+#include <algorithm>
+#include <array>
+#include <span>
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -30,11 +34,14 @@ EndpointInfo describe(const asio::local::stream_protocol::endpoint& ep) {
 }  // namespace
 
 template <class Protocol>
-std::size_t StreamTransport<Protocol>::write_some(const std::vector<std::string_view>& buffers, std::error_code& ec) {
-  std::vector<asio::const_buffer> bufs;
-  bufs.reserve(buffers.size());
-  for (auto b : buffers) bufs.emplace_back(b.data(), b.size());
-  return socket_.write_some(bufs, ec);
+std::size_t StreamTransport<Protocol>::write_some(const std::string_view* buffers, std::size_t count,
+                                                  std::error_code& ec) {
+  // One sendmsg; more than the kernel's IOV_MAX-friendly batch waits for the next call.
+  constexpr std::size_t kMax = 64;
+  std::array<asio::const_buffer, kMax> bufs;
+  const std::size_t n = std::min(count, kMax);
+  for (std::size_t i = 0; i < n; ++i) bufs[i] = asio::const_buffer(buffers[i].data(), buffers[i].size());
+  return socket_.write_some(std::span<const asio::const_buffer>(bufs.data(), n), ec);
 }
 
 template <class Protocol>

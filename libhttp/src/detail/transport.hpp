@@ -36,7 +36,7 @@ class Transport {
   /// Non-blocking read; `ec` is would_block when nothing is there, eof at the end.
   virtual std::size_t read_some(char* data, std::size_t size, std::error_code& ec) = 0;
   /// Non-blocking gather write of as much as the kernel takes.
-  virtual std::size_t write_some(const std::vector<std::string_view>& buffers, std::error_code& ec) = 0;
+  virtual std::size_t write_some(const std::string_view* buffers, std::size_t count, std::error_code& ec) = 0;
   /// Half-close: no more writes (FIN).
   [[nodiscard]] virtual std::error_code shutdown_send() = 0;
   /// Closes now; pending waits complete with operation_aborted.
@@ -72,7 +72,7 @@ class StreamTransport final : public Transport {
   std::size_t read_some(char* data, std::size_t size, std::error_code& ec) override {
     return socket_.read_some(asio::buffer(data, size), ec);
   }
-  std::size_t write_some(const std::vector<std::string_view>& buffers, std::error_code& ec) override;
+  std::size_t write_some(const std::string_view* buffers, std::size_t count, std::error_code& ec) override;
   std::error_code shutdown_send() override {
     std::error_code ec;
     socket_.shutdown(asio::socket_base::shutdown_send, ec);

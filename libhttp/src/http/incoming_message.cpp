@@ -5,8 +5,16 @@
 
 namespace httpx::http {
 
+namespace {
+// Reaches the protected constructor for make_shared: one allocation for the message and its count.
+struct MadeIncomingMessage final : IncomingMessage {
+  explicit MadeIncomingMessage(std::shared_ptr<net::Socket> socket)
+      : core::Stream(socket->loop(), std::make_unique<IncomingMessageEvents>()), IncomingMessage(std::move(socket)) {}
+};
+}  // namespace
+
 std::shared_ptr<IncomingMessage> IncomingMessage::create(std::shared_ptr<net::Socket> socket) {
-  return std::shared_ptr<IncomingMessage>(new IncomingMessage(std::move(socket)));
+  return std::make_shared<MadeIncomingMessage>(std::move(socket));
 }
 
 IncomingMessage::IncomingMessage(std::shared_ptr<net::Socket> socket, std::unique_ptr<IncomingMessageEvents> events)
@@ -63,12 +71,15 @@ void IncomingMessage::do_destroy(std::error_code ec, core::Callback done) {
   const auto finish = [this, done = std::move(done)](std::error_code e) {
     done(events().error.listener_count() == 0 ? std::error_code() : e);
   };
+  // An aborted message takes its connection down with it. Node waits for the socket with
+  // finished(), which settles before the socket's 'close' reaches the response: the message's
+  // 'close' is queued first, then the socket's.
   if (socket_ && !socket_->destroyed() && aborted_) {
+    finish(ec);
     socket_->destroy(ec);
-    // Done once the socket closed, so 'close' of the message follows the socket's.
-    socket_->events().close.once([finish, ec] { finish(ec); });
     return;
   }
+  // Node's process.nextTick(onError, ...).
   auto self = shared_from_this();
   loop().post([self, finish, ec] { finish(ec); });
 }

@@ -58,6 +58,7 @@ double js_to_number(std::string_view s) {
 std::string number_text(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v < 0 ? "-Infinity" : "Infinity";
+  if (v == std::floor(v) && std::fabs(v) < 9e18) return std::to_string(static_cast<long long>(v));
   if (v == std::floor(v) && std::fabs(v) < 1e21) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.0f", v);
@@ -453,6 +454,7 @@ OutgoingMessage& OutgoingMessage::end(std::string_view text, core::Encoding enco
 }
 
 OutgoingMessage& OutgoingMessage::end(std::string_view chunk, core::Callback cb) {
+  if (end_in_one_write(chunk, cb)) return *this;
   if (!chunk.empty()) {
     if (finished_) {
       on_error(make_error_code(errc::err_stream_write_after_end), std::move(cb));
@@ -507,6 +509,36 @@ OutgoingMessage& OutgoingMessage::end(std::string_view chunk, core::Callback cb)
   // Everything went into the socket: the server may move on to the next response.
   if (output_.empty() && socket_) on_finish_queued();
   return *this;
+}
+
+// The common response, `end(body)` before anything was sent, as one write of head and body with
+// 'finish' attached to it: the same bytes and events as Node's path (cork, write the chunk, an
+// empty write carrying onFinish, uncork), without the extra queue entries.
+bool OutgoingMessage::end_in_one_write(std::string_view chunk, core::Callback& cb) {
+  if (chunk.empty() || finished_ || destroyed_ || header_ || !socket_ || !socket_->writable() ||
+      !output_.empty() || strict_content_length) {
+    return false;
+  }
+  content_length_ = static_cast<double>(chunk.size());
+  implicit_header();
+  if (!has_body_ || chunked_encoding_) return false;  // the general path goes on from here
+  if (cb) events_->finish.once([cb = std::move(cb)] { cb({}); });
+  std::weak_ptr<OutgoingMessage> weak = shared_from_this();
+  std::string data;
+  data.reserve(header_->size() + chunk.size());
+  data += *header_;
+  data.append(chunk);
+  header_sent_ = true;
+  socket_->write(data, [weak](std::error_code) {
+    auto self = weak.lock();
+    if (!self || (self->socket_ && self->socket_->errored())) return;
+    self->events_->finish.emit();
+  });
+  while (socket_ && socket_->writable_corked() > 0) socket_->uncork();
+  corked_ = 0;
+  finished_ = true;
+  if (socket_) on_finish_queued();
+  return true;
 }
 
 void OutgoingMessage::on_finish_queued() { events_->prefinish.emit(); }

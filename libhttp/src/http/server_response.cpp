@@ -43,9 +43,17 @@ bool valid_link(std::string_view v) {
 
 }  // namespace
 
+namespace {
+// Reaches the protected constructor for make_shared: one allocation for the response and its count.
+struct MadeServerResponse final : ServerResponse {
+  MadeServerResponse(std::shared_ptr<IncomingMessage> req, OutgoingMessageOptions options)
+      : ServerResponse(std::move(req), options) {}
+};
+}  // namespace
+
 std::shared_ptr<ServerResponse> ServerResponse::create(std::shared_ptr<IncomingMessage> req,
                                                        OutgoingMessageOptions options) {
-  return std::shared_ptr<ServerResponse>(new ServerResponse(std::move(req), options));
+  return std::make_shared<MadeServerResponse>(std::move(req), options);
 }
 
 ServerResponse::ServerResponse(std::shared_ptr<IncomingMessage> req, OutgoingMessageOptions options,

@@ -351,7 +351,40 @@ void Socket::on_readable(std::error_code ec) {
 
 // ---- writing -----------------------------------------------------------------------------------
 
+// One gather write in progress: the chunks, how far they went out, and its completion.
+struct Socket::Write {
+  std::vector<std::string> chunks;
+  std::size_t index = 0;   // first chunk not fully written
+  std::size_t offset = 0;  // bytes of chunks[index] already written
+  std::size_t bytes = 0;   // of all chunks
+  core::Callback done;
+};
+
 void Socket::do_write(std::string chunk, core::Callback done) {
+  // The common case: the kernel takes the whole chunk now, and nothing needs to be kept.
+  if (!connecting_ && transport_ && transport_->is_open() && !destroyed()) {
+    std::error_code ec;
+    const std::string_view view(chunk);
+    const std::size_t n = transport_->write_some(&view, 1, ec);
+    if (!ec && n == chunk.size()) {
+      touch();
+      bytes_sent_ += n;
+      done({});
+      return;
+    }
+    if (!ec || ec == asio::error::would_block || ec == asio::error::try_again) {
+      // The kernel took part (or nothing): the rest waits for writability.
+      const std::size_t sent = ec ? 0 : n;
+      if (sent > 0) touch();
+      const std::size_t bytes = chunk.size();
+      std::vector<std::string> chunks;
+      chunks.push_back(std::move(chunk));
+      continue_write(std::make_shared<Write>(Write{std::move(chunks), 0, sent, bytes, std::move(done)}));
+      return;
+    }
+    done(ec);
+    return;
+  }
   std::vector<std::string> chunks;
   chunks.push_back(std::move(chunk));
   do_writev(std::move(chunks), std::move(done));
@@ -368,15 +401,6 @@ void Socket::do_writev(std::vector<std::string> chunks, core::Callback done) {
   }
   write_buffers(std::move(chunks), std::move(done));
 }
-
-// One gather write in progress: the chunks, how far they went out, and its completion.
-struct Socket::Write {
-  std::vector<std::string> chunks;
-  std::size_t index = 0;   // first chunk not fully written
-  std::size_t offset = 0;  // bytes of chunks[index] already written
-  std::size_t bytes = 0;   // of all chunks
-  core::Callback done;
-};
 
 void Socket::write_buffers(std::vector<std::string> chunks, core::Callback done) {
   std::size_t bytes = 0;
@@ -398,7 +422,7 @@ void Socket::continue_write(const std::shared_ptr<Write>& write) {
     views.emplace_back(std::string_view(write->chunks[write->index]).substr(write->offset));
     for (std::size_t i = write->index + 1; i < write->chunks.size(); ++i) views.emplace_back(write->chunks[i]);
     std::error_code ec;
-    std::size_t n = transport_->write_some(views, ec);
+    std::size_t n = transport_->write_some(views.data(), views.size(), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
       // Any outcome re-enters the loop above, which reports a socket closed meanwhile.
       transport_->async_wait_writable([self = self_ptr(), write](std::error_code) { self->continue_write(write); });
@@ -459,19 +483,20 @@ void Socket::touch() {
 
 void Socket::set_timeout(milliseconds timeout, std::function<void()> on_timeout) {
   timeout_ = timeout < milliseconds(0) ? milliseconds(0) : timeout;
-  if (on_timeout) {
-    if (timeout_.count() == 0) {
-      events().timeout.remove_all_listeners();
-    } else {
-      events().timeout.once(std::move(on_timeout));
-    }
-  }
+  // Node's setTimeout(0, cb) removes that one listener; a std::function cannot be found again,
+  // so with 0 the callback is simply not added.
+  if (on_timeout && timeout_.count() > 0) events().timeout.once(std::move(on_timeout));
+  touch();
+  if (timeout_.count() == 0 || destroyed()) return;  // a pending expiry finds 0 and rests
+  // An HTTP server switches the timeout off and on again for every request: keep a pending
+  // expiry that comes no later than the new deadline (it re-arms for the rest) instead of
+  // replacing the timer each time.
+  if (timer_ && timer_->active() && timer_deadline_ <= last_activity_ + timeout_) return;
   if (timer_) {
     timer_->close();
     timer_.reset();
   }
-  touch();
-  if (timeout_.count() > 0 && !destroyed()) arm_timeout();
+  arm_timeout();
 }
 
 // One timer per socket, re-armed lazily: activity only records a timestamp, and an expiry that
@@ -480,8 +505,10 @@ void Socket::set_timeout(milliseconds timeout, std::function<void()> on_timeout)
 void Socket::arm_timeout() {
   std::weak_ptr<Stream> weak = shared_from_this();
   const auto deadline = last_activity_ + timeout_;
-  auto delay = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
+  const auto now = steady_clock::now();
+  auto delay = std::chrono::duration_cast<milliseconds>(deadline - now);
   if (delay < milliseconds(1)) delay = milliseconds(1);
+  timer_deadline_ = now + delay;
   timer_ = loop().set_timeout(
       [this, weak] {
         auto self = weak.lock();

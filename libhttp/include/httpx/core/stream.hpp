@@ -147,13 +147,13 @@ class Stream : public std::enable_shared_from_this<Stream> {
     }
   }
 
+  std::shared_ptr<detail::StreamObserver> observer_;  ///< see set_observer()
   bool auto_destroy_ = true;  ///< Node: autoDestroy (default true).
   bool emit_close_ = true;    ///< Node: emitClose (default true).
 
  private:
   Loop* loop_;
   std::unique_ptr<StreamEvents> events_;
-  std::shared_ptr<detail::StreamObserver> observer_;
   bool destroyed_ = false;
   bool closed_ = false;
   bool error_emitted_ = false;
@@ -268,6 +268,7 @@ class Readable : public virtual Stream {
   void read_now();
   void maybe_end();
   void emit_data(std::string_view chunk);
+  bool observe_data(std::string_view chunk);
   void on_pipe_data(std::string_view chunk);
   void remove_pipe(std::size_t index);
   void remove_pipe_to(const Writable* dest);

@@ -81,7 +81,7 @@ class Socket : public core::Duplex {
   void connect(ConnectOptions options, std::function<void()> on_connect = {});
 
   /// Emits 'timeout' after `timeout` without reads or writes; 0 disables. `on_timeout` becomes a
-  /// one-time 'timeout' listener. Node: `socket.setTimeout(timeout[, callback])`.
+  /// one-time 'timeout' listener (not added with 0). Node: `socket.setTimeout(timeout[, callback])`.
   void set_timeout(std::chrono::milliseconds timeout, std::function<void()> on_timeout = {});
   /// The idle timeout in force (0 = none). Node: `socket.timeout`.
   std::chrono::milliseconds timeout() const noexcept { return timeout_; }
@@ -177,6 +177,7 @@ class Socket : public core::Duplex {
   std::chrono::milliseconds timeout_{0};
   std::chrono::steady_clock::time_point last_activity_;
   std::shared_ptr<core::Timer> timer_;
+  std::chrono::steady_clock::time_point timer_deadline_{};  // when the pending expiry fires
   // Filled on first use while connected (most server sockets are never asked).
   mutable std::unique_ptr<Addresses> addresses_;
   std::uint64_t bytes_read_ = 0;
