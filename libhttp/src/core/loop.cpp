@@ -21,6 +21,17 @@ Loop::Loop() : impl_(std::make_unique<Impl>()) {}
 // sockets and timers; their release_ref() calls must find the loop quiet, not half gone.
 Loop::~Loop() {
   destroying_ = true;
+  // IdleTimeouts that outlive the loop must not reach into its lists.
+  for (auto& [duration, list] : impl_->idle_lists) {
+    for (IdleTimeout* t = list->head; t != nullptr;) {
+      IdleTimeout* next = t->next_;
+      t->prev_ = t->next_ = nullptr;
+      t->list_ = nullptr;
+      t = next;
+    }
+    list->head = list->tail = nullptr;
+    if (list->timer) list->timer->close();
+  }
   impl_.reset();
 }
 
@@ -163,6 +174,93 @@ void Timer::ref() {
 void Timer::set_active(bool active) {
   active_ = active;
   ref_.hold(active_ && refed_);
+}
+
+// ---- IdleTimeout: Node's timer lists (lib/internal/timers.js) --------------------------------
+
+void IdleTimeout::start(Loop& loop, std::chrono::milliseconds timeout, Callback fn, void* context) {
+  stop();
+  if (timeout < std::chrono::milliseconds(1)) timeout = std::chrono::milliseconds(1);
+  fn_ = fn;
+  context_ = context;
+  auto& slot = loop.impl().idle_lists[timeout];
+  if (!slot) {
+    slot = std::make_unique<IdleTimeoutList>();
+    slot->loop = &loop;
+    slot->duration = timeout;
+  }
+  list_ = slot.get();
+  link_at_tail();
+}
+
+void IdleTimeout::link_at_tail() {
+  deadline_ = std::chrono::steady_clock::now() + list_->duration;
+  prev_ = list_->tail;
+  next_ = nullptr;
+  if (list_->tail) {
+    list_->tail->next_ = this;
+  } else {
+    list_->head = this;
+  }
+  list_->tail = this;
+  if (!list_->timer) list_->arm();
+}
+
+void IdleTimeout::touch() {
+  if (!list_) return;
+  if (list_->tail == this) {
+    deadline_ = std::chrono::steady_clock::now() + list_->duration;
+    return;
+  }
+  // Unlink and append: the list stays in deadline order because every entry has the same duration.
+  IdleTimeoutList* list = list_;
+  if (prev_) {
+    prev_->next_ = next_;
+  } else {
+    list->head = next_;
+  }
+  next_->prev_ = prev_;
+  link_at_tail();
+}
+
+void IdleTimeout::stop() noexcept {
+  if (!list_) return;
+  if (prev_) {
+    prev_->next_ = next_;
+  } else {
+    list_->head = next_;
+  }
+  if (next_) {
+    next_->prev_ = prev_;
+  } else {
+    list_->tail = prev_;
+  }
+  prev_ = next_ = nullptr;
+  list_ = nullptr;
+  // An empty list keeps its timer until it fires and finds nothing: stopping and starting
+  // connections must not cost a timer each.
+}
+
+void IdleTimeoutList::arm() {
+  if (!head) return;
+  armed_for = head->deadline_;
+  auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(armed_for - std::chrono::steady_clock::now());
+  if (delay < std::chrono::milliseconds(1)) delay = std::chrono::milliseconds(1);
+  timer = loop->set_timeout([this] { expire(); }, delay);
+  timer->unref();
+}
+
+// The head's deadline came: fire every entry whose deadline passed, then sleep until the next.
+// An entry touched meanwhile was moved to the end, so the head is always the earliest.
+void IdleTimeoutList::expire() {
+  timer.reset();
+  const auto now = std::chrono::steady_clock::now();
+  while (head && head->deadline_ <= now) {
+    IdleTimeout* t = head;
+    t->stop();
+    t->fn_(t->context_);  // may start it (or others) again
+  }
+  if (head && !timer) arm();
 }
 
 }  // namespace httpx::core

@@ -3,12 +3,26 @@
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "httpx/core/loop.hpp"
 
 namespace httpx::core {
+
+/// The IdleTimeouts of one duration, in deadline order, and the one timer for the first.
+struct IdleTimeoutList {
+  Loop* loop = nullptr;
+  std::chrono::milliseconds duration{0};
+  IdleTimeout* head = nullptr;
+  IdleTimeout* tail = nullptr;
+  std::shared_ptr<Timer> timer;                         // armed for `armed_for`, or null
+  std::chrono::steady_clock::time_point armed_for{};
+  void arm();
+  void expire();
+};
 
 struct Loop::Impl {
   // One thread per loop: the concurrency hint lets asio skip its internal locking.
@@ -20,6 +34,8 @@ struct Loop::Impl {
   // Shared by every socket of the loop: readiness-based reads land here first, so an idle
   // connection holds no read buffer of its own (libuv's slab allocation does the same).
   std::vector<char> read_buffer = std::vector<char>(64 * 1024);
+  // Node's timer lists: one per idle-timeout duration in use.
+  std::map<std::chrono::milliseconds, std::unique_ptr<IdleTimeoutList>> idle_lists;
 };
 
 namespace detail {

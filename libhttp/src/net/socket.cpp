@@ -158,7 +158,6 @@ void Socket::update_ref() { loop_ref_.hold(refed_ && (connecting_ || connected_)
 void Socket::ref() {
   refed_ = true;
   update_ref();
-  if (timer_) timer_->unref();  // the idle timer never keeps the loop alive by itself
 }
 
 void Socket::unref() {
@@ -475,10 +474,13 @@ void Socket::do_final(core::Callback done) {
 // ---- timeouts, options, teardown ---------------------------------------------------------------
 
 void Socket::touch() {
-  last_activity_ = steady_clock::now();
-  // After a 'timeout' the timer rests until the next activity, as Node's does (it only refreshes
+  // After a 'timeout' the timeout rests until the next activity, as Node's does (it only refreshes
   // the timer on activity), so an idle socket hears 'timeout' once per idle period.
-  if (timer_ && !timer_->active() && timeout_.count() > 0 && !destroyed()) arm_timeout();
+  if (idle_.active()) {
+    idle_.touch();
+  } else if (timeout_.count() > 0 && !destroyed()) {
+    idle_.start(loop(), timeout_, &Socket::on_idle, this);
+  }
 }
 
 void Socket::set_timeout(milliseconds timeout, std::function<void()> on_timeout) {
@@ -486,42 +488,21 @@ void Socket::set_timeout(milliseconds timeout, std::function<void()> on_timeout)
   // Node's setTimeout(0, cb) removes that one listener; a std::function cannot be found again,
   // so with 0 the callback is simply not added.
   if (on_timeout && timeout_.count() > 0) events().timeout.once(std::move(on_timeout));
-  touch();
-  if (timeout_.count() == 0 || destroyed()) return;  // a pending expiry finds 0 and rests
-  // An HTTP server switches the timeout off and on again for every request: keep a pending
-  // expiry that comes no later than the new deadline (it re-arms for the rest) instead of
-  // replacing the timer each time.
-  if (timer_ && timer_->active() && timer_deadline_ <= last_activity_ + timeout_) return;
-  if (timer_) {
-    timer_->close();
-    timer_.reset();
+  if (timeout_.count() == 0 || destroyed()) {
+    idle_.stop();
+    return;
   }
-  arm_timeout();
+  idle_.start(loop(), timeout_, &Socket::on_idle, this);
 }
 
-// One timer per socket, re-armed lazily: activity only records a timestamp, and an expiry that
-// finds recent activity sleeps again for the remainder, so busy sockets never touch the timer.
-// An expiry that finds none emits 'timeout' and leaves the timer idle until touch().
-void Socket::arm_timeout() {
-  std::weak_ptr<Stream> weak = shared_from_this();
-  const auto deadline = last_activity_ + timeout_;
-  const auto now = steady_clock::now();
-  auto delay = std::chrono::duration_cast<milliseconds>(deadline - now);
-  if (delay < milliseconds(1)) delay = milliseconds(1);
-  timer_deadline_ = now + delay;
-  timer_ = loop().set_timeout(
-      [this, weak] {
-        auto self = weak.lock();
-        if (!self || destroyed() || timeout_.count() == 0) return;
-        if (steady_clock::now() < last_activity_ + timeout_) {
-          arm_timeout();
-          return;
-        }
-        notify([](core::detail::StreamObserver& o) { o.on_stream_timeout(); });
-        events().timeout.emit();
-      },
-      delay);
-  timer_->unref();
+// The socket's timeout lives in the loop's list for its duration (core::IdleTimeout, Node's timer
+// lists): activity moves it to the end of the list, so busy sockets never touch a system timer.
+void Socket::on_idle(void* self_ptr) {
+  auto* socket = static_cast<Socket*>(self_ptr);
+  const auto self = socket->weak_from_this().lock();
+  if (!self || socket->destroyed() || socket->timeout_.count() == 0) return;
+  socket->notify([](core::detail::StreamObserver& o) { o.on_stream_timeout(); });
+  socket->events().timeout.emit();
 }
 
 void Socket::set_no_delay(bool no_delay) {
@@ -556,10 +537,7 @@ void Socket::fail_queued(Pending& pending) {
 }
 
 void Socket::do_destroy(std::error_code ec, core::Callback done) {
-  if (timer_) {
-    timer_->close();
-    timer_.reset();
-  }
+  idle_.stop();
   // Read the addresses while the descriptor still knows them, so they stay readable after close
   // (only now: an idle connection should not carry them).
   if (transport_ && connected_) (void)addresses();

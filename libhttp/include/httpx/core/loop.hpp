@@ -71,6 +71,42 @@ class Timer : public std::enable_shared_from_this<Timer> {
   std::unique_ptr<Impl> impl_;
 };
 
+/// An idle timeout for objects that have many and touch them often (sockets): Node's timer lists.
+/// Every IdleTimeout of a loop with the same duration sits in one list, ordered by deadline, with
+/// a single loop timer for the list's head, so a connection's timeout costs a few pointers and
+/// activity moves it to the list's end (no system call, no allocation). Unreferenced: it never
+/// keeps the loop running. Internal to libhttp's own classes (net::Socket).
+class IdleTimeout {
+ public:
+  /// What runs when the timeout expires: a plain function and its argument (no allocation).
+  using Callback = void (*)(void* context);
+
+  IdleTimeout() = default;
+  ~IdleTimeout() { stop(); }
+  IdleTimeout(const IdleTimeout&) = delete;
+  IdleTimeout& operator=(const IdleTimeout&) = delete;
+
+  /// (Re)starts: `fn(context)` runs once, on `loop`, after `timeout` (> 0) without touch().
+  void start(Loop& loop, std::chrono::milliseconds timeout, Callback fn, void* context);
+  /// Activity: the deadline moves to now + timeout. Does nothing when not started.
+  void touch();
+  /// Cancels; fn will not run. Node: clearTimeout on an unrefed timer.
+  void stop() noexcept;
+  /// Whether it is waiting to expire.
+  bool active() const noexcept { return list_ != nullptr; }
+
+ private:
+  friend class Loop;
+  friend struct IdleTimeoutList;
+  void link_at_tail();
+  IdleTimeout* prev_ = nullptr;
+  IdleTimeout* next_ = nullptr;
+  struct IdleTimeoutList* list_ = nullptr;
+  std::chrono::steady_clock::time_point deadline_{};
+  Callback fn_ = nullptr;
+  void* context_ = nullptr;
+};
+
 /// One event loop over an `asio::io_context`. Every libhttp object belongs to one loop and is used
 /// from the thread that runs it; scale across cores with one loop per thread.
 ///

@@ -152,7 +152,7 @@ class Socket : public core::Duplex {
   void write_buffers(std::vector<std::string> chunks, core::Callback done);
   void continue_write(const std::shared_ptr<Write>& write);
   void touch();
-  void arm_timeout();
+  static void on_idle(void* self);
   void update_ref();
   void apply_options();
   struct Addresses {
@@ -175,9 +175,7 @@ class Socket : public core::Duplex {
   std::optional<bool> no_delay_;
   std::optional<std::pair<bool, std::chrono::milliseconds>> keep_alive_;
   std::chrono::milliseconds timeout_{0};
-  std::chrono::steady_clock::time_point last_activity_;
-  std::shared_ptr<core::Timer> timer_;
-  std::chrono::steady_clock::time_point timer_deadline_{};  // when the pending expiry fires
+  core::IdleTimeout idle_;  // the set_timeout() deadline, in the loop's shared list for its duration
   // Filled on first use while connected (most server sockets are never asked).
   mutable std::unique_ptr<Addresses> addresses_;
   std::uint64_t bytes_read_ = 0;
