@@ -5,7 +5,7 @@ complete -c httpx -n '__fish_use_subcommand' -l help -s h -d 'Print this help an
 complete -c httpx -n '__fish_use_subcommand' -a serve -d 'Run an HTTP server (libhttp'\''s http.Server)'
 complete -c httpx -n '__fish_use_subcommand' -a completion -d 'Print the shell completion script for bash, zsh or fish'
 complete -c httpx -n '__fish_seen_subcommand_from serve' -l help -s h -d 'Print this help and exit'
-complete -c httpx -n '__fish_seen_subcommand_from serve' -l echo -d 'Answer every request with 200 and a JSON object of its method, url, httpVersion, headers, rawHeaders, trailers, rawTrailers and body'
+complete -c httpx -n '__fish_seen_subcommand_from serve' -l echo -d 'Answer every request with 200 and a JSON object of its method, url, httpVersion, headers, rawHeaders, trailers, rawTrailers and body (required)'
 complete -c httpx -n '__fish_seen_subcommand_from serve' -l host -r -F -d 'Address to listen on (default 127.0.0.1; :: or 0.0.0.0 for all)'
 complete -c httpx -n '__fish_seen_subcommand_from serve' -l port -s p -r -F -d 'Port to listen on; 0 picks a free one (default 8080)'
 complete -c httpx -n '__fish_seen_subcommand_from serve' -l format -x -a 'text json' -d 'Log format on stderr: text or json (default text)'

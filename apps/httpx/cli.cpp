@@ -32,18 +32,18 @@ void add_completion(Cli& cli) {
 }
 
 // CLI11's messages, reduced to the single line that names the offending input.
-std::string usage_line(const CLI::ParseError& e, bool after_subcommand) {
+std::string usage_line(const CLI::ParseError& e, bool after_subcommand, const std::string& help) {
   if (const auto* extras = dynamic_cast<const CLI::ExtrasError*>(&e)) {
     (void)extras;
     const std::string what = e.what();
     const auto colon = what.find(": ");
     std::string first = colon == std::string::npos ? what : what.substr(colon + 2);
     if (const auto space = first.find(' '); space != std::string::npos) first.resize(space);
-    if (!first.empty() && first[0] == '-') return fmt::format("httpx: unknown option '{}' (see 'httpx --help')", first);
-    if (after_subcommand) return fmt::format("httpx: unexpected argument '{}' (see 'httpx --help')", first);
-    return fmt::format("httpx: unknown command '{}' (see 'httpx --help')", first);
+    if (!first.empty() && first[0] == '-') return fmt::format("httpx: unknown option '{}' (see '{}')", first, help);
+    if (after_subcommand) return fmt::format("httpx: unexpected argument '{}' (see '{}')", first, help);
+    return fmt::format("httpx: unknown command '{}' (see '{}')", first, help);
   }
-  return fmt::format("httpx: {} (see 'httpx --help')", e.what());
+  return fmt::format("httpx: {} (see '{}')", e.what(), help);
 }
 
 }  // namespace
@@ -79,7 +79,9 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       out << cli.app->help();
       return kExitOk;
     }
-    err << usage_line(e, !cli.app->get_subcommands().empty()) << '\n';
+    const auto subs = cli.app->get_subcommands();
+    const std::string help = subs.empty() ? "httpx --help" : "httpx " + subs.front()->get_name() + " --help";
+    err << usage_line(e, !subs.empty(), help) << '\n';
     return kExitUsage;
   }
   if (!cli.run) {

@@ -46,18 +46,19 @@ std::string echo_json(http::IncomingMessage& req, std::string_view body) {
   return out.dump();
 }
 
-void attach_echo(http::Server& server) {
-  server.events().request.on([](const std::shared_ptr<http::IncomingMessage>& req,
-                                const std::shared_ptr<http::ServerResponse>& res) {
+void attach_echo(http::Server& server, std::function<bool()> closing) {
+  server.events().request.on([closing](const std::shared_ptr<http::IncomingMessage>& req,
+                                       const std::shared_ptr<http::ServerResponse>& res) {
     auto body = std::make_shared<std::string>();
     req->events().data.on([body](std::string_view chunk) { body->append(chunk); });
     // The listener lives inside `req`, which `res` holds: a raw pointer back to `req` and a weak
     // one to `res`, so neither keeps itself alive.
     std::weak_ptr<http::ServerResponse> weak_res = res;
-    req->events().end.once([req = req.get(), weak_res, body] {
+    req->events().end.once([req = req.get(), weak_res, body, closing] {
       auto res = weak_res.lock();
       if (!res) return;
       res->set_header("Content-Type", "application/json");
+      if (closing && closing()) res->set_header("Connection", "close");
       res->end(echo_json(*req, *body));
     });
   });

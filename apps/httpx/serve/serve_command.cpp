@@ -87,7 +87,8 @@ int run_serve(const ServeFlags& f, std::ostream& err) {
   server->timeout = milliseconds(f.timeout);
   server->max_requests_per_socket = f.max_requests_per_socket;
   if (f.max_headers_count_set) server->max_headers_count = f.max_headers_count;
-  attach_echo(*server);
+  bool closing = false;
+  attach_echo(*server, [&closing] { return closing; });
 
   if (!f.quiet) {
     server->events().request.on([&err, &f](const std::shared_ptr<http::IncomingMessage>& req,
@@ -119,7 +120,6 @@ int run_serve(const ServeFlags& f, std::ostream& err) {
              fmt::format("httpx serve: listening on {} (echo; Ctrl-C to stop)", url));
   });
 
-  bool closing = false;
   auto signals = core::SignalWatch::create(loop, {SIGINT, SIGTERM}, [&](int sig) {
     if (!closing) {
       closing = true;
@@ -141,8 +141,7 @@ void add_serve_command(Cli& cli) {
   auto f = std::make_shared<ServeFlags>();
   sub->add_flag("--echo", f->echo,
                 "Answer every request with 200 and a JSON object of its method, url, httpVersion, headers, "
-                "rawHeaders, trailers, rawTrailers and body")
-      ->required();
+                "rawHeaders, trailers, rawTrailers and body (required)");
   sub->add_option("--host", f->host, "Address to listen on (default 127.0.0.1; :: or 0.0.0.0 for all)");
   sub->add_option("-p,--port", f->port, "Port to listen on; 0 picks a free one (default 8080)")
       ->check(CLI::Range(0, 65535));
@@ -189,7 +188,14 @@ void add_serve_command(Cli& cli) {
   sub->add_flag("--reject-non-standard-body-writes", f->reject_non_standard_body_writes,
                 "Fail writes of a body to HEAD, 204 and 304 responses (rejectNonStandardBodyWrites)");
   sub->callback([&cli, f] {
-    cli.run = [f](std::ostream&, std::ostream& err) -> int { return run_serve(*f, err); };
+    cli.run = [f](std::ostream&, std::ostream& err) -> int {
+      // Checked here rather than by CLI11, so that an unknown option is reported first.
+      if (!f->echo) {
+        err << "httpx: serve needs --echo, its one mode so far (see 'httpx serve --help')\n";
+        return kExitUsage;
+      }
+      return run_serve(*f, err);
+    };
   });
 }
 
