@@ -3,6 +3,8 @@
 // the kernel takes them at once. TLS will be another implementation of this interface.
 #pragma once
 
+#include <fcntl.h>
+
 #include <asio/generic/stream_protocol.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/local/stream_protocol.hpp>
@@ -16,6 +18,13 @@
 #include <vector>
 
 namespace httpx::net::detail {
+
+/// Marks a descriptor close-on-exec, as libuv opens every socket (O_CLOEXEC): a child process the
+/// program starts must not inherit connections and hold them open. Asio opens and accepts without
+/// the flag, so it is set right after; libhttp's loops do not fork between the two steps.
+inline void set_close_on_exec(int fd) noexcept {
+  if (fd >= 0) ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
+}
 
 /// An address as Node reports it (remoteAddress, remoteFamily, remotePort).
 struct EndpointInfo {

@@ -76,6 +76,7 @@ std::error_code Server::bind_tcp(const ListenOptions& options) {
   const asio::ip::tcp::endpoint endpoint(address, static_cast<unsigned short>(options.port));
   auto& acceptor = impl_->tcp;
   acceptor.open(endpoint.protocol(), ec);
+  if (!ec) detail::set_close_on_exec(acceptor.native_handle());
   if (ec && options.host.empty()) {
     // No IPv6 on this machine: Node falls back to 0.0.0.0.
     return bind_tcp(ListenOptions{options.port, "0.0.0.0", options.backlog, {}, options.reuse_port, false});
@@ -99,6 +100,7 @@ std::error_code Server::bind_unix(const ListenOptions& options) {
   auto& acceptor = impl_->unix_acceptor;
   const asio::local::stream_protocol::endpoint endpoint(options.path);
   acceptor.open(endpoint.protocol(), ec);
+  if (!ec) detail::set_close_on_exec(acceptor.native_handle());
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(options.backlog, ec);
   if (ec) {
@@ -168,9 +170,11 @@ void Server::on_accept(std::error_code ec) {
     return;
   }
   if (impl_->tcp_peer) {
+    detail::set_close_on_exec(impl_->tcp_peer->native_handle());
     adopt(std::make_unique<detail::TcpTransport>(std::move(*impl_->tcp_peer)));
     impl_->tcp_peer.reset();
   } else {
+    detail::set_close_on_exec(impl_->unix_peer->native_handle());
     adopt(std::make_unique<detail::UnixTransport>(std::move(*impl_->unix_peer)));
     impl_->unix_peer.reset();
   }

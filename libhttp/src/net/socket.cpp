@@ -205,6 +205,9 @@ void Socket::resolve_and_connect() {
   auto self = self_ptr();
   if (!opts.path.empty()) {
     pending_->unix_socket = std::make_unique<asio::local::stream_protocol::socket>(ctx);
+    std::error_code open_ec;
+    pending_->unix_socket->open(asio::local::stream_protocol(), open_ec);
+    if (!open_ec) detail::set_close_on_exec(pending_->unix_socket->native_handle());
     pending_->unix_socket->async_connect(asio::local::stream_protocol::endpoint(opts.path),
                                          [self](const std::error_code& ec) {
                                            if (ec == asio::error::operation_aborted || self->destroyed()) return;
@@ -261,6 +264,7 @@ void Socket::try_address(std::size_t) {
   pending_->tcp = std::make_unique<asio::ip::tcp::socket>(ctx);
   std::error_code ec;
   pending_->tcp->open(remote.protocol(), ec);
+  if (!ec) detail::set_close_on_exec(pending_->tcp->native_handle());
   if (!ec && (!opts.local_address.empty() || opts.local_port != 0)) {
     asio::ip::address local_ip = address.is_v4() ? asio::ip::address(asio::ip::address_v4::any())
                                                  : asio::ip::address(asio::ip::address_v6::any());
@@ -304,13 +308,18 @@ void Socket::on_connected() {
   for (auto& [chunks, done] : pending->writes) write_buffers(std::move(chunks), std::move(done));
   if (pending->final_step) do_final(std::move(pending->final_step));
   // Node's afterConnect(): reading starts unless the user paused the socket.
-  if (!is_paused()) start_reading();
+  if (!is_paused() || read_requested_) start_reading();
 }
 
 // ---- reading -----------------------------------------------------------------------------------
 
 void Socket::do_read(std::size_t) {
-  if (connected_) start_reading();
+  if (connected_) {
+    start_reading();
+  } else {
+    // Asked before the connection is up: the stream will not ask again, so connecting starts it.
+    read_requested_ = true;
+  }
 }
 
 void Socket::start_reading() {

@@ -170,6 +170,7 @@ class Socket : public core::Duplex {
   bool connecting_ = false;
   bool connected_ = false;
   bool reading_ = false;
+  bool read_requested_ = false;  // do_read() came while connecting
   bool refed_ = true;
   core::LoopRef loop_ref_;
   std::optional<bool> no_delay_;
