@@ -65,6 +65,7 @@ void Stream::destroy(std::error_code ec) {
         if (self->emit_close_) {
           self->notify([](detail::StreamObserver& o) { o.on_stream_close(); });
           self->events().close.emit();
+          if (self->drop_listeners_after_close_) self->events().remove_all_listeners();
         }
       }
     });

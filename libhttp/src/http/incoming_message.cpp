@@ -21,7 +21,9 @@ IncomingMessage::IncomingMessage(std::shared_ptr<net::Socket> socket, std::uniqu
     : core::Stream(socket->loop(), events ? std::move(events) : std::make_unique<IncomingMessageEvents>()),
       // Node: the socket's readableHighWaterMark.
       core::Readable(core::ReadableOptions{.high_water_mark = socket->readable_high_water_mark()}),
-      socket_(std::move(socket)) {}
+      socket_(std::move(socket)) {
+  drop_listeners_after_close_ = true;
+}
 
 const HeaderMap& IncomingMessage::headers() {
   if (!headers_) headers_ = headers_from_raw(raw_headers_, join_duplicate_headers_);

@@ -591,6 +591,7 @@ void OutgoingMessage::emit_close() {
   destroyed_ = true;
   closed_ = true;
   events_->close.emit();
+  events_->remove_all_listeners();
 }
 
 bool OutgoingMessage::writable_finished() const noexcept {

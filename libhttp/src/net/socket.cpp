@@ -70,7 +70,9 @@ Socket::Socket(core::Loop& loop, SocketOptions options)
       core::Duplex(core::DuplexOptions{.readable = {.high_water_mark = options.high_water_mark},
                                        .writable = {.high_water_mark = options.high_water_mark},
                                        .allow_half_open = options.allow_half_open}),
-      loop_ref_(loop) {}
+      loop_ref_(loop) {
+  drop_listeners_after_close_ = true;
+}
 
 Socket::~Socket() = default;
 

@@ -53,6 +53,20 @@ using Callback = std::function<void(std::error_code)>;
 /// other way round. Derived classes extend this struct (see net::SocketEvents).
 struct StreamEvents {
   virtual ~StreamEvents() = default;
+  /// Drops every listener (not the 'data' hook). Sockets and HTTP messages do it right after
+  /// 'close', so listeners that capture their own emitter (a cycle of shared_ptrs) cannot keep it
+  /// alive. A derived struct clears its own events too.
+  virtual void remove_all_listeners() {
+    close.remove_all_listeners();
+    error.remove_all_listeners();
+    data.remove_all_listeners();
+    end.remove_all_listeners();
+    pause.remove_all_listeners();
+    resume.remove_all_listeners();
+    drain.remove_all_listeners();
+    prefinish.remove_all_listeners();
+    finish.remove_all_listeners();
+  }
   Signal<> close;                      ///< Node: 'close' — after destroy, last event.
   ErrorSignal error;                   ///< Node: 'error' — at most once; thrown when unheard.
   Signal<std::string_view> data;       ///< Node: 'data' — bytes, or text after set_encoding().
@@ -149,6 +163,10 @@ class Stream : public std::enable_shared_from_this<Stream> {
 
   std::shared_ptr<detail::StreamObserver> observer_;  ///< see set_observer()
   bool auto_destroy_ = true;  ///< Node: autoDestroy (default true).
+  /// Drop every listener after 'close' (sockets and HTTP messages, whose listeners often capture
+  /// the emitter itself). Generic streams keep them: Node may emit e.g. 'pause' after 'close'
+  /// when a pipe unwinds.
+  bool drop_listeners_after_close_ = false;
   bool emit_close_ = true;    ///< Node: emitClose (default true).
 
  private:

@@ -23,6 +23,11 @@ class ServerConnection;
 struct IncomingMessageEvents : core::StreamEvents {
   core::Signal<> aborted;  ///< Node: 'aborted' — destroyed before the message was complete.
   core::Signal<> timeout;  ///< Node: 'timeout' — the socket was idle while the message was incomplete.
+  void remove_all_listeners() override {
+    core::StreamEvents::remove_all_listeners();
+    aborted.remove_all_listeners();
+    timeout.remove_all_listeners();
+  }
 };
 
 /// A received message. The body is the stream: 'data' (or pipe) reads it, pause() stops reading the

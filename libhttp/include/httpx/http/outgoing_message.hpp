@@ -38,6 +38,16 @@ struct OutgoingMessageEvents {
   core::ErrorSignal error;   ///< Node: 'error' — write after end, and the like; thrown when unheard.
   /// Node: 'socket' — the message was given its socket.
   core::Signal<const std::shared_ptr<net::Socket>&> socket;
+  /// Drops every listener; done right after 'close' (see core::StreamEvents::remove_all_listeners).
+  virtual void remove_all_listeners() {
+    drain.remove_all_listeners();
+    prefinish.remove_all_listeners();
+    finish.remove_all_listeners();
+    close.remove_all_listeners();
+    timeout.remove_all_listeners();
+    error.remove_all_listeners();
+    socket.remove_all_listeners();
+  }
 };
 
 /// Options every outgoing message takes. Node: the options object of `new OutgoingMessage()`.

@@ -33,6 +33,13 @@ struct SocketEvents : core::StreamEvents {
   core::Signal<> timeout;  ///< Node: 'timeout' — idle for set_timeout(); the socket stays open.
   /// Node: 'lookup' (err, address, family, host) — after resolving a host name (not for IPs).
   core::Signal<std::error_code, const std::string&, int, const std::string&> lookup;
+  void remove_all_listeners() override {
+    core::StreamEvents::remove_all_listeners();
+    connect.remove_all_listeners();
+    ready.remove_all_listeners();
+    timeout.remove_all_listeners();
+    lookup.remove_all_listeners();
+  }
 };
 
 /// Options of `Socket::connect`. Node: `socket.connect(options)`.
