@@ -42,39 +42,13 @@ using SocketPtr = std::shared_ptr<net::Socket>;
 using test::must_call;
 using test::must_not_call;
 using test::RawClient;
+using test::listen;
+using test::only_response;
+using test::serve_one;
 using test::WireResponse;
 
 // Far more than any test needs; reaching it means something did not finish by itself.
 constexpr auto kLimit = 10s;
-
-/// Listens on 127.0.0.1, port 0, and returns the port (bound at once; 'listening' comes later).
-int listen(const std::shared_ptr<Server>& server) {
-  server->listen({.port = 0, .host = "127.0.0.1"});
-  const auto address = server->address();
-  return address ? address->port : 0;
-}
-
-/// Connects to `server` (listening it first when needed), sends `request`, waits for `n` complete
-/// final responses (or the server's close), then closes the client and the server and runs the
-/// loop dry. Returns the client with everything it received.
-std::shared_ptr<RawClient> serve_one(core::Loop& loop, const std::shared_ptr<Server>& server,
-                                     std::string request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n", std::size_t n = 1,
-                                     std::vector<bool> no_body = {}) {
-  const int port = server->listening() ? server->address()->port : listen(server);
-  auto client = RawClient::connect(loop, port, std::move(request));
-  client->when_responses(
-      n, [c = client.get()] { c->destroy(); }, std::move(no_body));
-  client->on_close([server] { server->close(); });
-  EXPECT_TRUE(loop.run_for(kLimit)) << "the exchange did not finish";
-  return client;
-}
-
-/// The one final response `client` got (a failed expectation when there is not exactly one).
-WireResponse only_response(const std::shared_ptr<RawClient>& client) {
-  const auto finals = client->finals();
-  EXPECT_EQ(finals.size(), 1u) << client->received();
-  return finals.empty() ? WireResponse{} : finals.front();
-}
 
 int sockopt(int fd, int level, int name) {
   int value = -1;

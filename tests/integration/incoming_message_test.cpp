@@ -38,27 +38,15 @@ using Strings = std::vector<std::string>;
 using test::must_call;
 using test::must_not_call;
 using test::RawClient;
+using test::listen;
+using test::only_response;
+using test::serve_one;
 
 // Far more than any test needs; reaching it means something did not finish by itself.
 constexpr auto kLimit = 10s;
 
-int listen(const std::shared_ptr<Server>& server) {
-  server->listen({.port = 0, .host = "127.0.0.1"});
-  const auto address = server->address();
-  return address ? address->port : 0;
-}
-
 /// Sends `request` on a new connection, waits for `n` final responses (or the server's close),
 /// closes both ends and runs the loop dry.
-std::shared_ptr<RawClient> serve_one(core::Loop& loop, const std::shared_ptr<Server>& server, std::string request,
-                                     std::size_t n = 1) {
-  auto client = RawClient::connect(loop, listen(server), std::move(request));
-  client->when_responses(n, [c = client.get()] { c->destroy(); });
-  client->on_close([server] { server->close(); });
-  EXPECT_TRUE(loop.run_for(kLimit)) << "the exchange did not finish";
-  return client;
-}
-
 std::string text(const HeaderValue* value) {
   if (!value) return "<absent>";
   if (const auto* s = std::get_if<std::string>(value)) return *s;

@@ -40,6 +40,9 @@ using Res = std::shared_ptr<ServerResponse>;
 using test::must_call;
 using test::must_not_call;
 using test::RawClient;
+using test::listen;
+using test::only_response;
+using test::serve_one;
 using test::WireResponse;
 
 // Far more than any test needs; reaching it means something did not finish by itself.
@@ -47,29 +50,8 @@ constexpr auto kLimit = 10s;
 
 constexpr std::string_view kGet = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 
-int listen(const std::shared_ptr<Server>& server) {
-  server->listen({.port = 0, .host = "127.0.0.1"});
-  const auto address = server->address();
-  return address ? address->port : 0;
-}
-
 /// Serves one connection: sends `request`, waits for `n` final responses (or the server's close),
 /// closes both ends and runs the loop dry. Returns the client with what it received.
-std::shared_ptr<RawClient> serve_one(core::Loop& loop, const std::shared_ptr<Server>& server,
-                                     std::string_view request = kGet, std::size_t n = 1) {
-  auto client = RawClient::connect(loop, listen(server), std::string(request));
-  client->when_responses(n, [c = client.get()] { c->destroy(); });
-  client->on_close([server] { server->close(); });
-  EXPECT_TRUE(loop.run_for(kLimit)) << "the exchange did not finish";
-  return client;
-}
-
-WireResponse only_response(const std::shared_ptr<RawClient>& client) {
-  const auto finals = client->finals();
-  EXPECT_EQ(finals.size(), 1u) << client->received();
-  return finals.empty() ? WireResponse{} : finals.front();
-}
-
 /// Runs `fn` and returns "CODE|message" of the core::Error it throws, or "no throw".
 std::string thrown(const std::function<void()>& fn) {
   try {

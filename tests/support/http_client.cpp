@@ -1,5 +1,7 @@
 #include "support/http_client.hpp"
 
+#include <gtest/gtest.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -332,6 +334,29 @@ void BlockingClient::close(bool reset) {
   }
   ::close(fd_);
   fd_ = -1;
+}
+
+int listen(const std::shared_ptr<http::Server>& server) {
+  server->listen({.port = 0, .host = "127.0.0.1"});
+  const auto address = server->address();
+  return address ? address->port : 0;
+}
+
+std::shared_ptr<RawClient> serve_one(core::Loop& loop, const std::shared_ptr<http::Server>& server,
+                                     std::string_view request, std::size_t n, std::vector<bool> no_body) {
+  const int port = server->listening() ? server->address()->port : listen(server);
+  auto client = RawClient::connect(loop, port, std::string(request));
+  client->when_responses(
+      n, [c = client.get()] { c->destroy(); }, std::move(no_body));
+  client->on_close([server] { server->close(); });
+  EXPECT_TRUE(loop.run_for(std::chrono::seconds(10))) << "the exchange did not finish";
+  return client;
+}
+
+WireResponse only_response(const std::shared_ptr<RawClient>& client) {
+  const auto finals = client->finals();
+  EXPECT_EQ(finals.size(), 1u) << client->received();
+  return finals.empty() ? WireResponse{} : finals.front();
 }
 
 }  // namespace httpx::test

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "httpx/core/loop.hpp"
+#include "httpx/http/server.hpp"
 #include "httpx/net/socket.hpp"
 
 namespace httpx::test {
@@ -147,5 +148,18 @@ class BlockingClient {
   int fd_ = -1;
   bool peer_closed_ = false;
 };
+
+/// Listens on 127.0.0.1, port 0, and returns the port (bound at once; 'listening' comes later).
+int listen(const std::shared_ptr<http::Server>& server);
+
+/// Connects to `server` (listening it first when needed), sends `request`, waits for `n` complete
+/// final responses (or the server's close), then closes the client and the server and runs the
+/// loop dry (at most 10 s, a failed expectation beyond). Returns the client with what it received.
+std::shared_ptr<RawClient> serve_one(core::Loop& loop, const std::shared_ptr<http::Server>& server,
+                                     std::string_view request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+                                     std::size_t n = 1, std::vector<bool> no_body = {});
+
+/// The one final response `client` got (a failed expectation when there is not exactly one).
+WireResponse only_response(const std::shared_ptr<RawClient>& client);
 
 }  // namespace httpx::test
