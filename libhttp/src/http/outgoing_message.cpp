@@ -483,14 +483,7 @@ OutgoingMessage& OutgoingMessage::end(std::string_view chunk, core::Callback cb)
     throw Error(errc::err_http_content_length_mismatch, content_length_mismatch(bytes_written_, *content_length_));
   }
 
-  std::weak_ptr<OutgoingMessage> weak = shared_from_this();
-  // Node's onFinish(): not after the socket failed.
-  auto on_finish = [weak](std::error_code) {
-    auto self = weak.lock();
-    if (!self) return;
-    if (self->socket_ && self->socket_->errored()) return;
-    self->events_->finish.emit();
-  };
+  auto on_finish = finish_callback();
   if (has_body_ && chunked_encoding_) {
     send("0\r\n" + trailer_ + "\r\n", on_finish);
   } else if (!header_sent_ || writable_length() > 0 || !chunk.empty()) {
@@ -523,22 +516,27 @@ bool OutgoingMessage::end_in_one_write(std::string_view chunk, core::Callback& c
   implicit_header();
   if (!has_body_ || chunked_encoding_) return false;  // the general path goes on from here
   if (cb) events_->finish.once([cb = std::move(cb)] { cb({}); });
-  std::weak_ptr<OutgoingMessage> weak = shared_from_this();
   std::string data;
   data.reserve(header_->size() + chunk.size());
   data += *header_;
   data.append(chunk);
   header_sent_ = true;
-  socket_->write(data, [weak](std::error_code) {
-    auto self = weak.lock();
-    if (!self || (self->socket_ && self->socket_->errored())) return;
-    self->events_->finish.emit();
-  });
+  socket_->write(data, finish_callback());
   while (socket_ && socket_->writable_corked() > 0) socket_->uncork();
   corked_ = 0;
   finished_ = true;
   if (socket_) on_finish_queued();
   return true;
+}
+
+// Node's onFinish(), the callback of the last write: 'finish', unless the socket failed.
+core::Callback OutgoingMessage::finish_callback() {
+  std::weak_ptr<OutgoingMessage> weak = shared_from_this();
+  return [weak](std::error_code) {
+    auto self = weak.lock();
+    if (!self || (self->socket_ && self->socket_->errored())) return;
+    self->events_->finish.emit();
+  };
 }
 
 void OutgoingMessage::on_finish_queued() { events_->prefinish.emit(); }

@@ -224,6 +224,7 @@ class OutgoingMessage : public std::enable_shared_from_this<OutgoingMessage> {
 
   bool write_impl(std::string_view chunk, core::Callback cb, bool from_end);
   bool end_in_one_write(std::string_view chunk, core::Callback& cb);
+  core::Callback finish_callback();
   void on_error(std::error_code ec, core::Callback cb);
   void check_headers_not_sent(std::string_view action) const;
   void process_header(std::string& head, std::string_view name, const HeaderValue& value, bool validate,
