@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -153,6 +154,47 @@ TEST(LoopTest, PostKeepsTheCallbackState) {
   loop.post([&seen, n = 41]() mutable { seen = ++n; });
   ASSERT_TRUE(loop.run_for(kLimit));
   EXPECT_EQ(seen, 42);
+}
+
+TEST(LoopTest, PostHoldsItsKeepAliveUntilTheCallbackRan) {
+  Loop loop;
+  auto owned = std::make_shared<int>(7);
+  std::weak_ptr<int> weak = owned;
+  int seen = 0;
+  loop.post(owned, [&seen, raw = owned.get()] { seen = *raw; });
+  owned.reset();
+  EXPECT_FALSE(weak.expired());
+  ASSERT_TRUE(loop.run_for(kLimit));
+  EXPECT_EQ(seen, 7);
+  EXPECT_TRUE(weak.expired());
+}
+
+TEST(LoopTest, ACallbackThatThrowsEndsRunAndTheRestRunNextTime) {
+  Loop loop;
+  Log log;
+  loop.post([] { throw std::runtime_error("boom"); });
+  loop.post(push(log, "after"));
+  EXPECT_THROW(loop.run(), std::runtime_error);
+  EXPECT_TRUE(log.empty());
+  EXPECT_TRUE(loop.alive());
+  ASSERT_TRUE(loop.run_for(kLimit));
+  EXPECT_EQ(log, (Log{"after"}));
+  EXPECT_FALSE(loop.alive());
+}
+
+TEST(LoopTest, PostsFromACallbackWaitForIoThatIsAlreadyDue) {
+  // A callback that keeps re-posting itself must not starve the loop: a due timer still fires.
+  Loop loop;
+  bool fired = false;
+  int spins = 0;
+  loop.set_timeout([&] { fired = true; }, std::chrono::milliseconds(1));
+  std::function<void()> spin = [&] {
+    if (!fired && ++spins < 1000000) loop.post(spin);
+  };
+  loop.post(spin);
+  ASSERT_TRUE(loop.run_for(kLimit));
+  EXPECT_TRUE(fired);
+  EXPECT_LT(spins, 1000000);
 }
 
 TEST(LoopTest, ChainOfPostsKeepsTheLoopRunning) {

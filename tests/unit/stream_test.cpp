@@ -318,6 +318,22 @@ TEST(WritableTest, CallbacksNeverRunInsideWrite) {
                       "ret:true", "len:0 nd:0 corked:0 ended:0 finished:0", "cb1:ok", "cb2:ok"}));
 }
 
+TEST(WritableTest, CallbacksOfSynchronousWritesRunInWriteOrderAcrossTicks) {
+  // Node: each write that completed inside _write gets its own afterWriteTick, in order; a write
+  // made from one of those callbacks queues behind the ticks already pending.
+  Loop loop;
+  Log log;
+  auto w = TestWritable::make(loop, log);
+  w->write("a", [&](std::error_code) {
+    log.push_back("cb1");
+    w->write("d", note(log, "cb4"));
+  });
+  w->write("b", note(log, "cb2"));
+  w->write("c", note(log, "cb3"));
+  EXPECT_TRUE(loop.run_for(kLimit));
+  EXPECT_EQ(log, (Log{"write:a", "write:b", "write:c", "cb1", "write:d", "cb2:ok", "cb3:ok", "cb4:ok"}));
+}
+
 TEST(WritableTest, WriteCompletedInsideTheCallDoesNotCountAgainstTheHighWaterMark) {
   // Node: write() answers from the length after a synchronous _write called back, so a chunk of
   // exactly the high-water mark returns true and no 'drain' follows.

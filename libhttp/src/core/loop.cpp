@@ -38,12 +38,14 @@ Loop::~Loop() {
 void Loop::run() {
   if (!alive()) return;
   impl_->context.restart();
+  impl_->stop_requested = false;
   impl_->context.run();
 }
 
 bool Loop::run_for(std::chrono::milliseconds limit) {
   if (!alive()) return true;
   impl_->context.restart();
+  impl_->stop_requested = false;
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (alive() && !impl_->context.stopped()) {
     if (impl_->context.run_one_until(deadline) == 0 && std::chrono::steady_clock::now() >= deadline) break;
@@ -51,16 +53,57 @@ bool Loop::run_for(std::chrono::milliseconds limit) {
   return !alive() || impl_->context.stopped();
 }
 
-void Loop::stop() { impl_->context.stop(); }
+void Loop::stop() {
+  impl_->stop_requested = true;
+  impl_->context.stop();
+}
 
-void Loop::post(std::function<void()> fn) {
+void Loop::post(std::function<void()> fn) { post(nullptr, std::move(fn)); }
+
+void Loop::post(std::shared_ptr<void> keep, std::function<void()> fn) {
   if (destroying_) return;
   ++posted_;
-  asio::post(impl_->context, [this, fn = std::move(fn)] {
-    --posted_;
-    fn();
-    if (!alive()) maybe_stop();
-  });
+  impl_->ticks.push_back({std::move(keep), std::move(fn)});
+  if (impl_->ticks_scheduled) return;
+  impl_->ticks_scheduled = true;
+  asio::post(impl_->context, [this] { run_ticks(); });
+}
+
+// Runs the callbacks queued so far; those they queue run in the next turn, after pending I/O, so a
+// callback that keeps re-posting itself cannot starve the loop. After stop() or a throwing
+// callback (which ends run(), as an uncaught exception ends Node) the rest waits for the next run.
+void Loop::run_ticks() {
+  impl_->ticks_scheduled = false;
+  auto& running = impl_->running_ticks;
+  running.swap(impl_->ticks);
+  std::size_t next = 0;
+  try {
+    while (next < running.size() && !impl_->stop_requested) {
+      auto tick = std::move(running[next++]);
+      --posted_;
+      tick.fn();
+      if (!alive()) maybe_stop();
+    }
+  } catch (...) {
+    requeue_ticks(next);
+    throw;
+  }
+  requeue_ticks(next);
+}
+
+// Puts the callbacks of running_ticks from `first` on back in front of the queue.
+void Loop::requeue_ticks(std::size_t first) {
+  auto& running = impl_->running_ticks;
+  if (first < running.size()) {
+    auto& ticks = impl_->ticks;
+    ticks.insert(ticks.begin(), std::make_move_iterator(running.begin() + static_cast<std::ptrdiff_t>(first)),
+                 std::make_move_iterator(running.end()));
+    if (!impl_->ticks_scheduled) {
+      impl_->ticks_scheduled = true;
+      asio::post(impl_->context, [this] { run_ticks(); });
+    }
+  }
+  running.clear();
 }
 
 void Loop::add_ref() {

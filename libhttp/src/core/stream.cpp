@@ -18,7 +18,7 @@ namespace httpx::core {
 Stream::Stream(Loop& loop, std::unique_ptr<StreamEvents> events) : loop_(&loop), events_(std::move(events)) {}
 
 void Stream::defer(std::function<void()> fn) {
-  loop_->post([self = shared_from_this(), fn = std::move(fn)] { fn(); });
+  loop_->post(shared_from_this(), std::move(fn));
 }
 
 void Stream::emit_error(std::error_code ec) {
@@ -51,25 +51,26 @@ void Stream::destroy(std::error_code ec) {
   before_destroy();
   set_errored(ec);
   destroyed_ = true;
-  auto self = shared_from_this();
-  auto called = std::make_shared<bool>(false);
-  do_destroy(ec, [self, called](std::error_code err) {
-    if (*called) return;
-    *called = true;
-    self->set_errored(err);
-    self->closed_ = true;
-    self->loop().post([self, err] {
-      if (err) self->emit_error(err);
-      if (!self->close_emitted_) {
-        self->close_emitted_ = true;
-        if (self->emit_close_) {
-          self->notify([](detail::StreamObserver& o) { o.on_stream_close(); });
-          self->events().close.emit();
-          if (self->drop_listeners_after_close_) self->events().remove_all_listeners();
-        }
-      }
-    });
-  });
+  do_destroy(ec, [self = shared_from_this()](std::error_code err) { self->on_destroyed(err); });
+}
+
+// The end of do_destroy(): a second call of its callback is ignored.
+void Stream::on_destroyed(std::error_code err) {
+  if (closed_) return;
+  set_errored(err);
+  closed_ = true;
+  close_error_ = err;
+  loop().post(shared_from_this(), [this] { emit_close_tick(); });
+}
+
+void Stream::emit_close_tick() {
+  if (close_error_) emit_error(close_error_);
+  if (close_emitted_) return;
+  close_emitted_ = true;
+  if (!emit_close_) return;
+  notify([](detail::StreamObserver& o) { o.on_stream_close(); });
+  events().close.emit();
+  if (drop_listeners_after_close_) events().remove_all_listeners();
 }
 
 // ---- Readable ----------------------------------------------------------------------------------
@@ -406,6 +407,12 @@ bool Writable::write(std::string_view chunk, Callback cb) {
   return ret;
 }
 
+bool Writable::write_string(std::string chunk, Callback cb) {
+  bool ret = false;
+  (void)write_chunk(std::move(chunk), std::move(cb), ret);
+  return ret;
+}
+
 bool Writable::write(std::string_view text, Encoding encoding, Callback cb) {
   return write(encode(text, encoding), std::move(cb));
 }
@@ -415,9 +422,7 @@ bool Writable::write_or_buffer(std::string chunk, Callback cb) {
   if (writing_ || corked_ > 0 || errored()) {
     buffered_.push_back({std::move(chunk), std::move(cb)});
   } else {
-    std::vector<Pending> batch;
-    batch.push_back({std::move(chunk), std::move(cb)});
-    start_write(std::move(batch));
+    start_write(std::move(chunk), std::move(cb));
   }
   // Node's writeOrBuffer(): measured after _write ran, so a chunk handed on synchronously no
   // longer counts; an empty buffer always takes more (a high-water mark of 0).
@@ -426,36 +431,37 @@ bool Writable::write_or_buffer(std::string chunk, Callback cb) {
   return ret && !errored() && !destroyed();
 }
 
-void Writable::start_write(std::vector<Pending> batch) {
+// The write in progress lives in members (its callbacks, its size, its number), not in a state
+// object shared with `done`: one write at a time is all a Writable has, and the common write then
+// costs no allocation beyond the completion callback itself.
+void Writable::start_write(std::string chunk, Callback cb) {
   writing_ = true;
-  std::size_t bytes = 0;
-  auto callbacks = std::make_shared<std::vector<Callback>>();
+  inflight_bytes_ = chunk.size();
+  inflight_cb_ = std::move(cb);
+  in_write_call_ = true;
+  do_write(std::move(chunk), write_done_callback());
+  in_write_call_ = false;
+}
+
+void Writable::start_writev(std::vector<Pending> batch) {
+  writing_ = true;
+  inflight_bytes_ = 0;
   std::vector<std::string> chunks;
-  callbacks->reserve(batch.size());
   chunks.reserve(batch.size());
+  auto& more = write_extras().inflight_more;
+  more.reserve(batch.size());
   for (auto& p : batch) {
-    bytes += p.chunk.size();
-    callbacks->push_back(std::move(p.cb));
+    inflight_bytes_ += p.chunk.size();
+    more.push_back(std::move(p.cb));
     chunks.push_back(std::move(p.chunk));
   }
-  auto self = shared_from_this();
-  auto called = std::make_shared<bool>(false);
-  Callback done = [this, self, bytes, called, callbacks](std::error_code ec) {
-    if (*called) {
-      // Node: ERR_MULTIPLE_CALLBACK — an implementation bug, reported and fatal to the stream.
-      error_or_destroy(make_error_code(errc::err_multiple_callback));
-      return;
-    }
-    *called = true;
-    on_write_done(ec, bytes, std::move(*callbacks));
-  };
   in_write_call_ = true;
-  if (chunks.size() == 1) {
-    do_write(std::move(chunks.front()), std::move(done));
-  } else {
-    do_writev(std::move(chunks), std::move(done));
-  }
+  do_writev(std::move(chunks), write_done_callback());
   in_write_call_ = false;
+}
+
+Callback Writable::write_done_callback() {
+  return [self = shared_from_this(), this, write = ++write_number_](std::error_code ec) { on_write_done(write, ec); };
 }
 
 void Writable::do_writev(std::vector<std::string> chunks, Callback done) {
@@ -480,28 +486,85 @@ void Writable::do_writev(std::vector<std::string> chunks, Callback done) {
   (*run)({});
 }
 
-void Writable::on_write_done(std::error_code ec, std::size_t bytes, std::vector<Callback> callbacks) {
+void Writable::on_write_done(std::uint64_t write, std::error_code ec) {
+  if (!writing_ || write != write_number_) {
+    // Node: ERR_MULTIPLE_CALLBACK — an implementation bug, reported and fatal to the stream.
+    error_or_destroy(make_error_code(errc::err_multiple_callback));
+    return;
+  }
   const bool sync = in_write_call_;
   writing_ = false;
-  length_ -= bytes;
+  length_ -= inflight_bytes_;
+  Callback cb = std::move(inflight_cb_);
+  inflight_cb_ = nullptr;
+  std::vector<Callback> more;
+  if (extras_) more.swap(extras_->inflight_more);
   if (ec) {
     // Node's onwrite(): the stream is errored at once (write() answers false, later chunks are
     // queued), and onwriteError() runs now, or on the next tick when inside do_write().
     set_errored(ec);
+    if (cb) more.insert(more.begin(), std::move(cb));
     if (sync) {
-      defer([this, callbacks = std::move(callbacks), ec] { on_write_error(callbacks, ec); });
+      defer([this, callbacks = std::move(more), ec] { on_write_error(callbacks, ec); });
     } else {
-      on_write_error(callbacks, ec);
+      on_write_error(more, ec);
     }
     return;
   }
   if (!buffered_.empty()) clear_buffer();
-  if (sync) {
-    // Node's afterWriteTick: callbacks never run inside write().
-    defer([this, callbacks = std::move(callbacks)] { after_write(callbacks); });
-  } else {
-    after_write(callbacks);
+  if (!sync) {
+    after_write(std::move(cb), std::move(more));
+    return;
   }
+  // Node's afterWriteTick: callbacks never run inside write(). Each completed write's callbacks
+  // wait for their own tick: in tick_cb_ when they are one callback and nothing older waits,
+  // else in the extras, each write's group closed by an empty callback.
+  const bool extras_waiting = extras_ && extras_->tick_head < extras_->tick_callbacks.size();
+  if (!tick_cb_waiting_ && !extras_waiting && more.empty()) {
+    tick_cb_ = std::move(cb);
+    tick_cb_waiting_ = true;
+  } else {
+    auto& waiting = write_extras().tick_callbacks;
+    if (cb) waiting.push_back(std::move(cb));
+    for (auto& c : more) {
+      if (c) waiting.push_back(std::move(c));
+    }
+    waiting.emplace_back();
+  }
+  defer([this] { after_write_tick(); });
+}
+
+// Runs the callbacks of the oldest write that completed inside do_write().
+void Writable::after_write_tick() {
+  if (tick_cb_waiting_) {
+    tick_cb_waiting_ = false;
+    Callback cb = std::move(tick_cb_);
+    tick_cb_ = nullptr;
+    after_write(std::move(cb), {});
+    return;
+  }
+  auto& waiting = extras_->tick_callbacks;
+  auto& head = extras_->tick_head;
+  Callback first;
+  std::vector<Callback> more;
+  for (; head < waiting.size() && waiting[head]; ++head) {
+    if (first) {
+      more.push_back(std::move(waiting[head]));
+    } else {
+      first = std::move(waiting[head]);
+    }
+  }
+  ++head;  // the empty one closing this write's callbacks
+  if (head >= waiting.size()) {
+    waiting.clear();
+    head = 0;
+  }
+  after_write(std::move(first), std::move(more));
+}
+
+Writable::WriteExtras& Writable::write_extras() {
+  if (!extras_) extras_ = std::make_unique<WriteExtras>();
+  return *extras_;
 }
 
 // Node's onwriteError(): the failed write's callbacks, then every queued write and end() callback
@@ -514,13 +577,14 @@ void Writable::on_write_error(const std::vector<Callback>& callbacks, std::error
   error_or_destroy(ec);
 }
 
-void Writable::after_write(const std::vector<Callback>& callbacks) {
+void Writable::after_write(Callback first, std::vector<Callback> more) {
   if (need_drain_ && length_ == 0 && !ending_ && !destroyed()) {
     need_drain_ = false;
     notify([](detail::StreamObserver& o) { o.on_stream_drain(); });
     events().drain.emit();
   }
-  for (const auto& cb : callbacks) {
+  if (first) first({});
+  for (const auto& cb : more) {
     if (cb) cb({});
   }
   if (destroyed()) error_buffer();
@@ -557,16 +621,17 @@ void Writable::clear_buffer() {
   if (clearing_) return;
   clearing_ = true;
   while (corked_ == 0 && !writing_ && !destroyed() && !errored() && !buffered_.empty()) {
-    std::vector<Pending> batch;
     if (has_writev() && buffered_.size() > 1) {
+      std::vector<Pending> batch;
       batch.reserve(buffered_.size());
       for (auto& p : buffered_) batch.push_back(std::move(p));
       buffered_.clear();
+      start_writev(std::move(batch));
     } else {
-      batch.push_back(std::move(buffered_.front()));
+      Pending next = std::move(buffered_.front());
       buffered_.pop_front();
+      start_write(std::move(next.chunk), std::move(next.cb));
     }
-    start_write(std::move(batch));
   }
   clearing_ = false;
 }

@@ -202,10 +202,7 @@ void ServerConnection::on_headers_complete() {
       server_->max_headers_count ? *server_->max_headers_count * 2 : kDefaultMaxHeaderEntries;
   if (max_entries > 0 && head.raw_headers.size() > max_entries) head.raw_headers.resize(max_entries);
   req->raw_headers_ = std::move(head.raw_headers);
-  std::weak_ptr<ServerConnection> weak = shared_from_this();
-  req->read_start_ = [weak] {
-    if (auto conn = weak.lock()) conn->read_start();
-  };
+  req->owner_ = weak_from_this();
   current_ = req;
   last_keep_alive_ = head.should_keep_alive;
   parser_on_incoming(req, head.should_keep_alive);
@@ -254,10 +251,7 @@ void ServerConnection::parser_on_incoming(const std::shared_ptr<IncomingMessage>
   auto res = opts.server_response ? opts.server_response(req, res_options) : ServerResponse::create(req, res_options);
   res->keep_alive_timeout_ = server_->keep_alive_timeout;
   res->max_requests_per_socket_ = server_->max_requests_per_socket;
-  std::weak_ptr<ServerConnection> weak = shared_from_this();
-  res->on_pending_data_ = [weak](std::ptrdiff_t delta) {
-    if (auto conn = weak.lock()) conn->update_outgoing_data(delta);
-  };
+  res->owner_ = weak_from_this();
   res->should_keep_alive_ = keep_alive;
   res->unique_headers_ = server_->unique_headers_;
 
@@ -267,13 +261,6 @@ void ServerConnection::parser_on_incoming(const std::shared_ptr<IncomingMessage>
     http_message_ = res;
     res->assign_socket(socket_);
   }
-  std::weak_ptr<ServerResponse> weak_res = res;
-  res->events().finish.on([weak, weak_res] {
-    auto conn = weak.lock();
-    auto r = weak_res.lock();
-    if (conn && r) conn->res_on_finish(r->req(), r);
-  });
-
   bool handled = false;
   if (req->http_version_major() == 1 && req->http_version_minor() == 1) {
     if (opts.require_host_header && !raw_header(req->raw_headers(), "host")) {
@@ -373,15 +360,24 @@ void ServerConnection::clear_incoming(const IncomingMessage* req) {
   if (current_.get() != req) return;
   if (current_->readable_ended()) {
     current_.reset();
-    return;
+  } else {
+    clear_on_end_ = req;
   }
-  std::weak_ptr<ServerConnection> weak = shared_from_this();
-  current_->events().end.once([weak, req] {
-    if (auto conn = weak.lock()) conn->clear_incoming(req);
-  });
 }
 
-void ServerConnection::update_outgoing_data(std::ptrdiff_t delta) {
+void ServerConnection::incoming_ended(const IncomingMessage& msg) {
+  if (clear_on_end_ != &msg) return;
+  clear_on_end_ = nullptr;
+  if (current_.get() == &msg) current_.reset();
+}
+
+void ServerConnection::outgoing_finished(OutgoingMessage& msg) {
+  // Only ServerResponses have this connection as their owner.
+  auto res = std::static_pointer_cast<ServerResponse>(msg.shared_from_this());
+  res_on_finish(res->req(), res);
+}
+
+void ServerConnection::pending_data(std::ptrdiff_t delta) {
   outgoing_data_ = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(outgoing_data_) + delta);
   on_stream_drain();
 }

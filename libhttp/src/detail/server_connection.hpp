@@ -11,6 +11,7 @@
 #include <system_error>
 #include <vector>
 
+#include "detail/message_owner.hpp"
 #include "detail/parser.hpp"
 #include "httpx/http/incoming_message.hpp"
 #include "httpx/http/server.hpp"
@@ -19,7 +20,9 @@
 
 namespace httpx::http::detail {
 
-class ServerConnection : public core::detail::StreamObserver, public std::enable_shared_from_this<ServerConnection> {
+class ServerConnection : public core::detail::StreamObserver,
+                         public MessageOwner,
+                         public std::enable_shared_from_this<ServerConnection> {
  public:
   /// Takes over `socket` for `server` (Node: the 'connection' listener the server installs first).
   static void start(const std::shared_ptr<Server>& server, const std::shared_ptr<net::Socket>& socket);
@@ -49,6 +52,12 @@ class ServerConnection : public core::detail::StreamObserver, public std::enable
   void on_stream_timeout() override;
   void on_stream_error(std::error_code ec) override;
 
+  // The messages' events.
+  void read_start() override;
+  void incoming_ended(const IncomingMessage& msg) override;
+  void pending_data(std::ptrdiff_t delta) override;
+  void outgoing_finished(OutgoingMessage& msg) override;
+
  private:
   void attach();
   void detach();
@@ -62,8 +71,6 @@ class ServerConnection : public core::detail::StreamObserver, public std::enable
   void clear_incoming(const IncomingMessage* req);
   void res_on_finish(const std::shared_ptr<IncomingMessage>& req, const std::shared_ptr<ServerResponse>& res);
   void hand_over(std::string_view head);
-  void update_outgoing_data(std::ptrdiff_t delta);
-  void read_start();
   void reset_socket_timeout();
   void acquire_parser();
   void release_parser();
@@ -73,6 +80,7 @@ class ServerConnection : public core::detail::StreamObserver, public std::enable
   std::shared_ptr<net::Socket> socket_;
   std::unique_ptr<Parser> parser_;
   std::shared_ptr<IncomingMessage> current_;            // Node: parser.incoming
+  const IncomingMessage* clear_on_end_ = nullptr;       // answered, released at its 'end'
   std::shared_ptr<ServerResponse> http_message_;        // Node: socket._httpMessage
   std::vector<std::shared_ptr<IncomingMessage>> incoming_;  // Node: state.incoming (a few at most)
   std::vector<std::shared_ptr<ServerResponse>> outgoing_;   // Node: state.outgoing

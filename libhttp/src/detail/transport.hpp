@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -33,13 +34,23 @@ struct EndpointInfo {
   int port = 0;
 };
 
+/// The completion of a read wait, `fn(object, ec)`, with `keep` holding the object alive until
+/// then: every read of every socket waits once, and unlike a std::function capturing a shared_ptr
+/// this costs no allocation.
+struct ReadWaitHandler {
+  std::shared_ptr<void> keep;
+  void (*fn)(void* object, std::error_code ec) = nullptr;
+  void* object = nullptr;
+  void operator()(std::error_code ec) const { fn(object, ec); }
+};
+
 class Transport {
  public:
   using Handler = std::function<void(std::error_code)>;
   virtual ~Transport() = default;
 
   /// Calls `handler` once data (or EOF, or an error) can be read without blocking.
-  virtual void async_wait_readable(Handler handler) = 0;
+  virtual void async_wait_readable(ReadWaitHandler handler) = 0;
   /// Calls `handler` once a write can make progress.
   virtual void async_wait_writable(Handler handler) = 0;
   /// Non-blocking read; `ec` is would_block when nothing is there, eof at the end.
@@ -72,7 +83,7 @@ class StreamTransport final : public Transport {
     socket_.non_blocking(true, ec);
   }
 
-  void async_wait_readable(Handler handler) override {
+  void async_wait_readable(ReadWaitHandler handler) override {
     socket_.async_wait(asio::socket_base::wait_read, std::move(handler));
   }
   void async_wait_writable(Handler handler) override {

@@ -3,6 +3,8 @@
 // destroying an incomplete message aborts it and its socket (_destroy).
 #include "httpx/http/incoming_message.hpp"
 
+#include "detail/message_owner.hpp"
+
 namespace httpx::http {
 
 namespace {
@@ -53,7 +55,13 @@ IncomingMessage& IncomingMessage::set_timeout(std::chrono::milliseconds timeout,
 
 void IncomingMessage::do_read(std::size_t) {
   consuming_ = true;
-  if (read_start_ && socket_->readable()) read_start_();
+  if (!socket_->readable()) return;
+  if (auto owner = owner_.lock()) owner->read_start();
+}
+
+void IncomingMessage::on_readable_ended() {
+  if (auto owner = owner_.lock()) owner->incoming_ended(*this);
+  core::Readable::on_readable_ended();
 }
 
 void IncomingMessage::dump() {
@@ -69,21 +77,26 @@ void IncomingMessage::do_destroy(std::error_code ec, core::Callback done) {
     aborted_ = true;
     events().aborted.emit();
   }
-  // Node: 'error' only reaches listeners that exist; an unheard error is not thrown here.
-  const auto finish = [this, done = std::move(done)](std::error_code e) {
-    done(events().error.listener_count() == 0 ? std::error_code() : e);
-  };
   // An aborted message takes its connection down with it. Node waits for the socket with
   // finished(), which settles before the socket's 'close' reaches the response: the message's
   // 'close' is queued first, then the socket's.
   if (socket_ && !socket_->destroyed() && aborted_) {
-    finish(ec);
+    finish_destroy(ec, done);
     socket_->destroy(ec);
     return;
   }
-  // Node's process.nextTick(onError, ...).
-  auto self = shared_from_this();
-  loop().post([self, finish, ec] { finish(ec); });
+  // Node's process.nextTick(onError, ...); the step waits in members, so posting it costs nothing.
+  destroy_error_ = ec;
+  destroy_done_ = std::move(done);
+  loop().post(shared_from_this(), [this] {
+    auto step = std::move(destroy_done_);
+    finish_destroy(destroy_error_, step);
+  });
+}
+
+// Node: 'error' only reaches listeners that exist; an unheard error is not thrown here.
+void IncomingMessage::finish_destroy(std::error_code ec, const core::Callback& done) {
+  done(events().error.listener_count() == 0 ? std::error_code() : ec);
 }
 
 }  // namespace httpx::http

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "detail/date_cache.hpp"
+#include "detail/message_owner.hpp"
 #include "detail/http_text.hpp"
 #include "httpx/http/constants.hpp"
 
@@ -250,8 +251,12 @@ void OutgoingMessage::store_header(std::string first_line, const HeaderList* exp
     } else if (send_keep_alive) {
       head += "Connection: keep-alive\r\n";
       if (keep_alive_timeout_.count() > 0 && default_keep_alive_) {
-        head += "Keep-Alive: timeout=" + std::to_string(keep_alive_timeout_.count() / 1000);
-        if (max_requests_per_socket_ > 0) head += ", max=" + std::to_string(max_requests_per_socket_);
+        head += "Keep-Alive: timeout=";
+        head += std::to_string(keep_alive_timeout_.count() / 1000);
+        if (max_requests_per_socket_ > 0) {
+          head += ", max=";
+          head += std::to_string(max_requests_per_socket_);
+        }
         head += "\r\n";
       }
     } else {
@@ -266,7 +271,9 @@ void OutgoingMessage::store_header(std::string first_line, const HeaderList* exp
     } else if (!use_chunked_encoding_by_default_) {
       last_ = true;
     } else if (!state.trailer && !removed_cont_len_ && content_length_) {
-      head += "Content-Length: " + number_text(*content_length_) + "\r\n";
+      head += "Content-Length: ";
+      head += number_text(*content_length_);
+      head += "\r\n";
     } else if (!removed_te_) {
       head += "Transfer-Encoding: chunked\r\n";
       chunked_encoding_ = true;
@@ -406,14 +413,14 @@ bool OutgoingMessage::write_raw(std::string data, core::Callback cb) {
   if (socket_ && socket_->destroyed()) return false;
   if (socket_ && socket_->writable()) {
     if (!output_.empty()) flush_output();
-    return socket_->write(data, std::move(cb));
+    return socket_->write_string(std::move(data), std::move(cb));
   }
   // No socket yet (a pipelined response waiting its turn): keep it, and report the growth so the
   // connection can stop reading requests.
   const std::size_t size = data.size();
   output_.push_back(Output{std::move(data), std::move(cb)});
   output_size_ += size;
-  if (on_pending_data_) on_pending_data_(static_cast<std::ptrdiff_t>(size));
+  if (auto owner = owner_.lock()) owner->pending_data(static_cast<std::ptrdiff_t>(size));
   return output_size_ < high_water_mark_;
 }
 
@@ -427,11 +434,11 @@ bool OutgoingMessage::flush_output() {
   bool ret = false;
   auto output = std::move(output_);
   output_.clear();
-  for (auto& o : output) ret = socket_->write(o.data, std::move(o.cb));
+  for (auto& o : output) ret = socket_->write_string(std::move(o.data), std::move(o.cb));
   socket_->uncork();
   const std::size_t size = output_size_;
   output_size_ = 0;
-  if (on_pending_data_) on_pending_data_(-static_cast<std::ptrdiff_t>(size));
+  if (auto owner = owner_.lock()) owner->pending_data(-static_cast<std::ptrdiff_t>(size));
   return ret;
 }
 
@@ -521,7 +528,7 @@ bool OutgoingMessage::end_in_one_write(std::string_view chunk, core::Callback& c
   data += *header_;
   data.append(chunk);
   header_sent_ = true;
-  socket_->write(data, finish_callback());
+  socket_->write_string(std::move(data), finish_callback());
   while (socket_ && socket_->writable_corked() > 0) socket_->uncork();
   corked_ = 0;
   finished_ = true;
@@ -535,6 +542,7 @@ core::Callback OutgoingMessage::finish_callback() {
   return [weak](std::error_code) {
     auto self = weak.lock();
     if (!self || (self->socket_ && self->socket_->errored())) return;
+    if (auto owner = self->owner_.lock()) owner->outgoing_finished(*self);
     self->events_->finish.emit();
   };
 }

@@ -106,7 +106,14 @@ ServerResponse& ServerResponse::write_head(int code, std::string_view message, c
     throw Error(errc::err_invalid_char, "Invalid character in statusMessage");
   }
 
-  std::string status_line = "HTTP/1.1 " + std::to_string(code) + ' ' + status_message + "\r\n";
+  // The whole head is built in this string: room for a typical one up front, not grown per line.
+  std::string status_line;
+  status_line.reserve(256);
+  status_line += "HTTP/1.1 ";
+  status_line += std::to_string(code);
+  status_line += ' ';
+  status_line += status_message;
+  status_line += "\r\n";
   if (code == 204 || code == 304 || (code >= 100 && code <= 199)) has_body_ = false;
   // RFC 9110 §10.1.1: a client that expected 100 and never got it cannot reuse the connection.
   if (expect_continue_ && !sent_100_) should_keep_alive_ = false;

@@ -327,8 +327,8 @@ void Socket::do_read(std::size_t) {
 void Socket::start_reading() {
   if (reading_ || !transport_ || destroyed()) return;
   reading_ = true;
-  auto self = self_ptr();
-  transport_->async_wait_readable([self](std::error_code ec) { self->on_readable(ec); });
+  transport_->async_wait_readable(
+      {self_ptr(), [](void* socket, std::error_code ec) { static_cast<Socket*>(socket)->on_readable(ec); }, this});
 }
 
 // Readiness first, then a non-blocking read into the loop's shared buffer: the bytes are copied

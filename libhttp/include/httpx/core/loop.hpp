@@ -133,6 +133,9 @@ class Loop {
   /// Runs `fn` on the loop thread after the current callback (Node: `process.nextTick`).
   /// Never runs `fn` inside this call. May be called from the loop thread only.
   void post(std::function<void()> fn);
+  /// Like `post(fn)`, holding `keep` until `fn` has run: how an object keeps itself alive for a
+  /// deferred step without a capture that would make `fn` allocate.
+  void post(std::shared_ptr<void> keep, std::function<void()> fn);
 
   /// Node: `setTimeout(fn, delay)`. The returned timer may be ignored: the loop keeps it alive.
   std::shared_ptr<Timer> set_timeout(std::function<void()> fn, std::chrono::milliseconds delay);
@@ -156,6 +159,8 @@ class Loop {
 
  private:
   void maybe_stop();
+  void run_ticks();
+  void requeue_ticks(std::size_t first);
 
   std::size_t refs_ = 0;
   std::size_t posted_ = 0;

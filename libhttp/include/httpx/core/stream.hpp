@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -177,6 +178,10 @@ class Stream : public std::enable_shared_from_this<Stream> {
   bool error_emitted_ = false;
   bool close_emitted_ = false;
   std::error_code errored_;
+  std::error_code close_error_;  // what do_destroy() reported, emitted before 'close'
+
+  void on_destroyed(std::error_code err);
+  void emit_close_tick();
 };
 
 /// Options of a readable stream. Node: `new stream.Readable(options)`.
@@ -321,6 +326,8 @@ class Writable : public virtual Stream {
   /// handed on, or with the error. After end(): ERR_STREAM_WRITE_AFTER_END on 'error' and `cb`;
   /// after destroy: ERR_STREAM_DESTROYED. Node: `writable.write(chunk[, cb])`.
   bool write(std::string_view chunk, Callback cb = {});
+  /// `write(chunk, cb)` taking the bytes over instead of copying them.
+  bool write_string(std::string chunk, Callback cb = {});
   /// Queues text converted with `encoding`. Node: `writable.write(string, encoding[, cb])`.
   bool write(std::string_view text, Encoding encoding, Callback cb = {});
   /// Ends the stream; `cb` runs on 'finish' or with the error. Node: `writable.end([cb])`.
@@ -380,10 +387,13 @@ class Writable : public virtual Stream {
   std::error_code write_chunk(std::string chunk, Callback cb, bool& ret);
   bool write_or_buffer(std::string chunk, Callback cb);
   void end_impl(std::error_code err, Callback cb);
-  void start_write(std::vector<Pending> batch);
-  void on_write_done(std::error_code ec, std::size_t bytes, std::vector<Callback> callbacks);
+  void start_write(std::string chunk, Callback cb);
+  void start_writev(std::vector<Pending> batch);
+  Callback write_done_callback();
+  void on_write_done(std::uint64_t write, std::error_code ec);
+  void after_write_tick();
   void on_write_error(const std::vector<Callback>& callbacks, std::error_code ec);
-  void after_write(const std::vector<Callback>& callbacks);
+  void after_write(Callback first, std::vector<Callback> more);
   void error_buffer();
   void before_destroy() override;
   void clear_buffer();
@@ -405,6 +415,23 @@ class Writable : public virtual Stream {
   bool finish_scheduled_ = false;
   bool clearing_ = false;        // clear_buffer() is looping
   std::vector<Callback> end_callbacks_;
+  // What the uncommon cases need, allocated when first needed so an idle stream does not carry it.
+  struct WriteExtras {
+    std::vector<Callback> inflight_more;   // a gather write's callbacks
+    std::vector<Callback> tick_callbacks;  // completed writes' callbacks behind tick_cb_ (see on_write_done)
+    std::size_t tick_head = 0;
+  };
+  WriteExtras& write_extras();
+
+  // The write in progress: its size, its callback and its number, which tells a second call of
+  // its completion from the first.
+  std::size_t inflight_bytes_ = 0;
+  Callback inflight_cb_;
+  std::uint64_t write_number_ = 0;
+  // The callback of a write that completed inside do_write(), waiting for its tick.
+  Callback tick_cb_;
+  bool tick_cb_waiting_ = false;
+  std::unique_ptr<WriteExtras> extras_;
 };
 
 /// Options of a duplex stream. Node: `new stream.Duplex(options)`.

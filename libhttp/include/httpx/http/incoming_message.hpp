@@ -16,6 +16,7 @@
 namespace httpx::http {
 
 namespace detail {
+class MessageOwner;
 class ServerConnection;
 }
 
@@ -96,12 +97,14 @@ class IncomingMessage : public core::Readable {
   /// The body arrives from the socket by itself; do_read() only restarts a paused socket.
   bool reads_on_its_own() const noexcept override { return true; }
   void do_destroy(std::error_code ec, core::Callback done) override;
+  void on_readable_ended() override;
 
  private:
   friend class detail::ServerConnection;
 
   /// Node: `_dump()` — the body nobody reads is discarded so the connection can go on.
   void dump();
+  void finish_destroy(std::error_code ec, const core::Callback& done);
 
   std::shared_ptr<net::Socket> socket_;
   std::string method_;
@@ -123,8 +126,11 @@ class IncomingMessage : public core::Readable {
   bool join_duplicate_headers_ = false;
   bool consuming_ = false;  // Node: _consuming — someone read the body
   bool dumped_ = false;     // Node: _dumped
-  /// Restarts reading the socket after backpressure paused it (Node: readStart(socket)).
-  std::function<void()> read_start_;
+  /// The connection: restarts reading after backpressure, hears 'end'.
+  std::weak_ptr<detail::MessageOwner> owner_;
+  // do_destroy()'s last step, waiting for its tick.
+  std::error_code destroy_error_;
+  core::Callback destroy_done_;
 };
 
 }  // namespace httpx::http

@@ -24,6 +24,7 @@
 namespace httpx::http {
 
 namespace detail {
+class MessageOwner;
 class ServerConnection;
 }
 
@@ -206,8 +207,9 @@ class OutgoingMessage : public std::enable_shared_from_this<OutgoingMessage> {
   std::size_t max_requests_per_socket_ = 0;          ///< Node: _maxRequestsPerSocket
   std::shared_ptr<const std::vector<std::string>> unique_headers_;  ///< lower-case; Node: kUniqueHeaders
   bool agent_ = false;                 ///< sent through an Agent (requests); Node: agent
-  /// Reports bytes buffered before the socket arrived (the server pauses reading). Node: _onPendingData.
-  std::function<void(std::ptrdiff_t)> on_pending_data_;
+  /// The connection: hears of bytes buffered before the socket arrived (the server pauses reading,
+  /// Node: _onPendingData) and of 'finish' (Node: resOnFinish).
+  std::weak_ptr<detail::MessageOwner> owner_;
   std::shared_ptr<net::Socket> socket_;
   OutgoingHeaders headers_;
   std::optional<std::chrono::milliseconds> pending_timeout_;  ///< set_timeout() before the socket came
