@@ -69,41 +69,52 @@ void Loop::post(std::shared_ptr<void> keep, std::function<void()> fn) {
   asio::post(impl_->context, [this] { run_ticks(); });
 }
 
-// Runs the callbacks queued so far; those they queue run in the next turn, after pending I/O, so a
-// callback that keeps re-posting itself cannot starve the loop. After stop() or a throwing
-// callback (which ends run(), as an uncaught exception ends Node) the rest waits for the next run.
+// Runs the queued callbacks, and those they queue, until none is left: Node drains its nextTick
+// queue completely before timers and I/O get their turn (a callback that keeps re-posting itself
+// starves the loop there too). After stop() or a throwing callback (which ends run(), as an
+// uncaught exception ends Node) the rest waits for the next run.
 void Loop::run_ticks() {
   impl_->ticks_scheduled = false;
   auto& running = impl_->running_ticks;
-  running.swap(impl_->ticks);
-  std::size_t next = 0;
-  try {
-    while (next < running.size() && !impl_->stop_requested) {
-      auto tick = std::move(running[next++]);
-      --posted_;
-      tick.fn();
-      if (!alive()) maybe_stop();
+  while (!impl_->ticks.empty() && !impl_->stop_requested) {
+    running.swap(impl_->ticks);
+    // Whatever the callbacks queue now belongs to this same drain.
+    impl_->ticks_scheduled = true;
+    std::size_t next = 0;
+    try {
+      while (next < running.size() && !impl_->stop_requested) {
+        auto tick = std::move(running[next++]);
+        --posted_;
+        tick.fn();
+        if (!alive()) maybe_stop();
+      }
+    } catch (...) {
+      impl_->ticks_scheduled = false;
+      requeue_ticks(next);
+      throw;
     }
-  } catch (...) {
-    requeue_ticks(next);
-    throw;
+    impl_->ticks_scheduled = false;
+    if (impl_->stop_requested) {
+      requeue_ticks(next);
+    } else {
+      running.clear();
+    }
   }
-  requeue_ticks(next);
 }
 
-// Puts the callbacks of running_ticks from `first` on back in front of the queue.
+// Puts the callbacks of running_ticks from `first` on back in front of the queue, for a later run.
 void Loop::requeue_ticks(std::size_t first) {
   auto& running = impl_->running_ticks;
+  auto& ticks = impl_->ticks;
   if (first < running.size()) {
-    auto& ticks = impl_->ticks;
     ticks.insert(ticks.begin(), std::make_move_iterator(running.begin() + static_cast<std::ptrdiff_t>(first)),
                  std::make_move_iterator(running.end()));
-    if (!impl_->ticks_scheduled) {
-      impl_->ticks_scheduled = true;
-      asio::post(impl_->context, [this] { run_ticks(); });
-    }
   }
   running.clear();
+  if (!ticks.empty() && !impl_->ticks_scheduled) {
+    impl_->ticks_scheduled = true;
+    asio::post(impl_->context, [this] { run_ticks(); });
+  }
 }
 
 void Loop::add_ref() {
