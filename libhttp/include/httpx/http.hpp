@@ -1,12 +1,15 @@
 /// The umbrella header of libhttp: everything a user of the library needs.
 #pragma once
 
+#include "httpx/core/abort.hpp"
 #include "httpx/core/encoding.hpp"
 #include "httpx/core/error.hpp"
 #include "httpx/core/event.hpp"
 #include "httpx/core/loop.hpp"
 #include "httpx/core/signals.hpp"
 #include "httpx/core/stream.hpp"
+#include "httpx/http/agent.hpp"
+#include "httpx/http/client_request.hpp"
 #include "httpx/http/constants.hpp"
 #include "httpx/http/headers.hpp"
 #include "httpx/http/incoming_message.hpp"

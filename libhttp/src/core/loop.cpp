@@ -117,6 +117,8 @@ void Loop::requeue_ticks(std::size_t first) {
   }
 }
 
+std::shared_ptr<void>& Loop::local(const void* key) { return impl_->locals[key]; }
+
 void Loop::add_ref() {
   if (destroying_) return;
   if (refs_++ == 0) impl_->work.emplace(impl_->context.get_executor());

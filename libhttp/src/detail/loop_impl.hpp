@@ -50,6 +50,8 @@ struct Loop::Impl {
   // stop() was called since run() began: io_context::stopped() would take the scheduler's lock
   // for every callback that asks.
   bool stop_requested = false;
+  // Loop::local's slots.
+  std::map<const void*, std::shared_ptr<void>> locals;
   // Node's timer lists: one per idle-timeout duration in use.
   std::map<std::chrono::milliseconds, std::unique_ptr<IdleTimeoutList>> idle_lists;
 };

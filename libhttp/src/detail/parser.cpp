@@ -209,7 +209,12 @@ struct Parser::State {
         h.upgrade = true;
         return 2;  // no body, and what follows is the tunnel
       }
-      if (s.request_method == "HEAD") return 1;
+      if (h.upgrade) return 2;  // 101 with Upgrade: the rest is the new protocol
+      // Node's parserOnIncomingClient: no body for a 1xx (the final answer follows), a HEAD answer
+      // or a 304, whatever their headers say.
+      if ((h.status_code >= 100 && h.status_code < 200) || s.request_method == "HEAD" || h.status_code == 304) {
+        return 1;
+      }
     } else if (h.upgrade && s.upgrade_check) {
       if (s.upgrade_check(h)) return 2;  // no body: the rest is the new protocol
       h.upgrade = false;

@@ -153,6 +153,11 @@ class Loop {
   void add_ref();
   void release_ref();
 
+  /// A slot for per-loop state of a library layer, owned by the loop and destroyed with it
+  /// (http::global_agent keeps the loop's global agent here); `key` is any address unique to the
+  /// user of the slot.
+  std::shared_ptr<void>& local(const void* key);
+
   struct Impl;
   /// The asio machinery, for libhttp's own sources (see src/detail/loop_impl.hpp).
   Impl& impl() noexcept { return *impl_; }

@@ -19,6 +19,7 @@ namespace detail {
 class MessageOwner;
 class ServerConnection;
 }
+class ClientRequest;
 
 /// The events of an incoming message: the readable-stream events plus Node's own.
 struct IncomingMessageEvents : core::StreamEvents {
@@ -82,6 +83,8 @@ class IncomingMessage : public core::Readable {
   const std::shared_ptr<net::Socket>& socket() const noexcept { return socket_; }
   /// Node: `message.connection` (deprecated alias of socket).
   const std::shared_ptr<net::Socket>& connection() const noexcept { return socket_; }
+  /// Responses: the request answered (null once it is gone). Node: `message.req`.
+  std::shared_ptr<ClientRequest> req() const noexcept { return req_.lock(); }
   /// Sets the socket's idle timeout; `on_timeout` listens on 'timeout'.
   /// Node: `message.setTimeout(msecs[, callback])`.
   IncomingMessage& set_timeout(std::chrono::milliseconds timeout, std::function<void()> on_timeout = {});
@@ -101,6 +104,7 @@ class IncomingMessage : public core::Readable {
 
  private:
   friend class detail::ServerConnection;
+  friend class ClientRequest;
 
   /// Node: `_dump()` — the body nobody reads is discarded so the connection can go on.
   void dump();
@@ -128,6 +132,7 @@ class IncomingMessage : public core::Readable {
   bool dumped_ = false;     // Node: _dumped
   /// The connection: restarts reading after backpressure, hears 'end'.
   std::weak_ptr<detail::MessageOwner> owner_;
+  std::weak_ptr<ClientRequest> req_;
   // do_destroy()'s last step, waiting for its tick.
   std::error_code destroy_error_;
   core::Callback destroy_done_;

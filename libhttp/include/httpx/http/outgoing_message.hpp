@@ -27,6 +27,7 @@ namespace detail {
 class MessageOwner;
 class ServerConnection;
 }
+class ClientRequest;
 
 /// The events of an outgoing message.
 struct OutgoingMessageEvents {
@@ -218,6 +219,7 @@ class OutgoingMessage : public std::enable_shared_from_this<OutgoingMessage> {
 
  private:
   friend class detail::ServerConnection;
+  friend class ClientRequest;
   struct Output {
     std::string data;
     core::Callback cb;

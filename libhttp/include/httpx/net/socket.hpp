@@ -33,12 +33,20 @@ struct SocketEvents : core::StreamEvents {
   core::Signal<> timeout;  ///< Node: 'timeout' — idle for set_timeout(); the socket stays open.
   /// Node: 'lookup' (err, address, family, host) — after resolving a host name (not for IPs).
   core::Signal<std::error_code, const std::string&, int, const std::string&> lookup;
+  /// Node: 'free' — emitted by the HTTP client when the socket's request is done; its agent
+  /// listens (http::Agent).
+  core::Signal<> free;
+  /// Node: 'agentRemove' — emit it to take the socket out of its agent's pools (what the HTTP
+  /// client does before handing a socket over for an upgrade or CONNECT).
+  core::Signal<> agent_remove;
   void remove_all_listeners() override {
     core::StreamEvents::remove_all_listeners();
     connect.remove_all_listeners();
     ready.remove_all_listeners();
     timeout.remove_all_listeners();
     lookup.remove_all_listeners();
+    free.remove_all_listeners();
+    agent_remove.remove_all_listeners();
   }
 };
 
