@@ -90,27 +90,29 @@ void destroy_soon(const std::shared_ptr<net::Socket>& socket) {
 }  // namespace
 
 // The socket listeners of the request that owns the socket, as one observer (called before the
-// socket's own listeners, as Node's are the first ones added).
+// socket's own listeners, as Node's are the first ones added). It holds the request, as Node's
+// socket._httpMessage does: a request nobody else keeps still gets its response. The socket lets
+// go of it when the request is done with the socket (keep-alive, upgrade, close).
 class ClientRequest::Connection final : public core::detail::StreamObserver {
  public:
-  explicit Connection(std::weak_ptr<ClientRequest> req) : req_(std::move(req)) {}
+  explicit Connection(std::shared_ptr<ClientRequest> req) : req_(std::move(req)) {}
   void on_stream_data(std::string_view data) override {
-    if (auto r = req_.lock(); r && reading) r->socket_on_data(data);
+    if (auto r = req_; r && reading) r->socket_on_data(data);
   }
   void on_stream_end() override {
-    if (auto r = req_.lock(); r && reading) r->socket_on_end();
+    if (auto r = req_; r && reading) r->socket_on_end();
   }
   void on_stream_drain() override {
-    if (auto r = req_.lock(); r && reading) r->socket_on_drain();
+    if (auto r = req_; r && reading) r->socket_on_drain();
   }
   void on_stream_close() override {
-    if (auto r = req_.lock()) r->socket_on_close();
+    if (auto r = req_) r->socket_on_close();
   }
   void on_stream_error(std::error_code ec) override {
-    if (auto r = req_.lock()) r->socket_on_error(ec);
+    if (auto r = req_) r->socket_on_error(ec);
   }
   void on_stream_timeout() override {
-    auto r = req_.lock();
+    auto r = req_;
     if (!r) return;
     // Node's emitRequestTimeout (when a timeout was asked for), then responseOnTimeout.
     if (r->timeout_listened_) r->events().timeout.emit();
@@ -120,7 +122,7 @@ class ClientRequest::Connection final : public core::detail::StreamObserver {
   bool response_timeout = false;  // responseOnTimeout is attached
 
  private:
-  std::weak_ptr<ClientRequest> req_;
+  std::shared_ptr<ClientRequest> req_;
 };
 
 // The MessageOwner of the request and its response: a reader of the response restarts the socket
