@@ -7,6 +7,7 @@
 
 #include "httpx/completion.hpp"
 #include "httpx/exit_codes.hpp"
+#include "httpx/request/request_command.hpp"
 #include "httpx/serve/serve_command.hpp"
 
 namespace httpx::app {
@@ -55,6 +56,7 @@ std::unique_ptr<Cli> make_cli() {
   cli->app->set_help_flag("-h,--help", "Print this help and exit");
   cli->app->require_subcommand(0, 1);
   cli->app->fallthrough(false);
+  add_request_commands(*cli);
   add_serve_command(*cli);
   add_completion(*cli);
   return cli;

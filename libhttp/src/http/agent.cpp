@@ -342,7 +342,6 @@ void Agent::remove_socket(const std::shared_ptr<net::Socket>& socket, const Agen
 
 void Agent::set_request_socket(const std::shared_ptr<ClientRequest>& request,
                                const std::shared_ptr<net::Socket>& socket) {
-  busy_requests_[socket.get()] = request;
   request->on_socket(socket);
   const auto agent_timeout = options_.timeout.value_or(std::chrono::milliseconds(0));
   if (!request->timeout_ || *request->timeout_ == agent_timeout) return;

@@ -323,8 +323,15 @@ void ClientRequest::implicit_header() {
 void ClientRequest::abort() {
   if (aborted_) return;
   aborted_ = true;
+  abort_pending_ = true;
   auto self = std::static_pointer_cast<ClientRequest>(shared_from_this());
-  loop().post([self] { self->events().abort.emit(); });
+  loop().post([self] {
+    self->abort_pending_ = false;
+    self->events().abort.emit();
+    // 'close' may have come first (Node: onSocketNT was queued before emitAbortNT); the listeners
+    // it left for 'abort' go now.
+    if (self->close_emitted_) self->events().remove_all_listeners();
+  });
   destroy();
 }
 
@@ -382,7 +389,10 @@ void ClientRequest::tick_on_socket(const std::shared_ptr<net::Socket>& socket) {
   parser_ = detail::ParserPool::acquire(detail::ParserType::response, parser_options);
   parser_->set_request_method(method_);
   socket_ = socket;
-  connection_ = std::make_shared<Connection>(std::static_pointer_cast<ClientRequest>(shared_from_this()));
+  auto self = std::static_pointer_cast<ClientRequest>(shared_from_this());
+  // Node's socket._httpMessage: from now on this socket's 'free' is about this request.
+  if (agent_ptr_) agent_ptr_->busy_requests_[socket.get()] = self;
+  connection_ = std::make_shared<Connection>(self);
   socket->set_observer(connection_);
   if (timeout_ || (agent_ptr_ && agent_ptr_->options().timeout)) listen_socket_timeout();
   events().socket.emit(socket);
@@ -434,7 +444,14 @@ void ClientRequest::emit_error(std::error_code ec) {
 void ClientRequest::emit_close_once() {
   if (close_emitted_) return;
   close_emitted_ = true;
-  emit_close();
+  if (!abort_pending_) {
+    emit_close();
+    return;
+  }
+  // An 'abort' is still to come after this 'close': its listeners must survive until then.
+  closed_ = true;
+  destroyed_ = true;
+  events().close.emit();
 }
 
 // ---- the socket's events while it is this request's ------------------------------------------------
@@ -464,6 +481,7 @@ void ClientRequest::socket_on_data(std::string_view data) {
     if (!parser_) return;
     if (r.error) {
       // Node: the parse error goes to the request; the socket is done.
+      parse_error_reason_ = r.reason;
       free_parser();
       connection_->reading = false;
       had_error_ = true;

@@ -139,6 +139,7 @@ class Agent : public std::enable_shared_from_this<Agent> {
   Agent(core::Loop& loop, AgentOptions options);
 
  private:
+  friend class ClientRequest;
   void create_socket(const std::shared_ptr<ClientRequest>& request, const AgentConnectOptions& options,
                      std::function<void(std::error_code, std::shared_ptr<net::Socket>)> callback);
   void install_listeners(const std::shared_ptr<net::Socket>& socket, const AgentConnectOptions& options);

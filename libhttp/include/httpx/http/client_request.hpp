@@ -106,6 +106,11 @@ class ClientRequest : public OutgoingMessage {
   const std::string& host() const noexcept { return host_; }
   /// Node: `request.protocol`.
   const std::string& protocol() const noexcept { return protocol_; }
+  /// The port connected to (the option, else the agent's default port, else 80).
+  int port() const noexcept { return port_; }
+  /// After a parse error of the response: llhttp's reason, which Node puts in `err.reason` and in
+  /// the message "Parse Error: <reason>". Empty otherwise.
+  const std::string& parse_error_reason() const noexcept { return parse_error_reason_; }
   /// Node: `request.reusedSocket` — the socket came from the agent's free pool.
   bool reused_socket() const noexcept { return reused_socket_; }
   /// Node: `request.res` — the response once its head arrived.
@@ -182,7 +187,9 @@ class ClientRequest : public OutgoingMessage {
   std::shared_ptr<Connection> connection_;  // the socket listeners while the socket is ours
   std::shared_ptr<detail::MessageOwner> owner_adapter_;
   std::error_code destroy_error_;           // Node: kError
+  std::string parse_error_reason_;
   bool aborted_ = false;
+  bool abort_pending_ = false;         // abort() queued its 'abort'
   bool reused_socket_ = false;
   bool ended_ = false;                 // Node: _ended — the response ended
   bool upgrade_or_connect_ = false;
