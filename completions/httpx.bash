@@ -5,9 +5,35 @@ _httpx() {
   prev="${COMP_WORDS[COMP_CWORD-1]}"
   sub=""
   for ((i = 1; i < COMP_CWORD; i++)); do
-    case "${COMP_WORDS[i]}" in serve|completion) sub="${COMP_WORDS[i]}"; break ;; esac
+    case "${COMP_WORDS[i]}" in request|get|serve|completion) sub="${COMP_WORDS[i]}"; break ;; esac
   done
   case "$sub" in
+    request)
+      case "$prev" in
+        --header|-H) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --data|-d) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+        --max-sockets) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --timeout) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --max-header-size) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --unix-socket) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --local-address) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "--help -h --header -H --data -d --format --keep-alive --max-sockets --timeout --max-header-size --insecure-http-parser --join-duplicate-headers --unix-socket --local-address --ipv4 -4 --ipv6 -6" -- "$cur"))
+      ;;
+    get)
+      case "$prev" in
+        --header|-H) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --data|-d) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+        --max-sockets) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --timeout) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --max-header-size) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --unix-socket) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --local-address) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "--help -h --header -H --data -d --format --keep-alive --max-sockets --timeout --max-header-size --insecure-http-parser --join-duplicate-headers --unix-socket --local-address --ipv4 -4 --ipv6 -6" -- "$cur"))
+      ;;
     serve)
       case "$prev" in
         --host) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -34,7 +60,7 @@ _httpx() {
     *)
       case "$prev" in
       esac
-      COMPREPLY=($(compgen -W "--version -V --help -h serve completion" -- "$cur"))
+      COMPREPLY=($(compgen -W "--version -V --help -h request get serve completion" -- "$cur"))
       ;;
   esac
 }

@@ -52,7 +52,8 @@ struct Parser::State {
   bool message_done = false;
   std::string request_method{};
   std::function<bool(const MessageHead&)> upgrade_check{};  // requests: does the server take the upgrade?
-  const char* buffer_end = nullptr;  // end of the data being executed
+  const char* buffer_begin = nullptr;  // the data being executed
+  const char* buffer_end = nullptr;
   std::uint64_t chunk_remaining = 0;  // data bytes left in the current chunk
   int expect_crlf = 0;                // bytes of the CRLF after chunk data still to check
   bool value_open = false;            // a header value has started and not completed
@@ -125,6 +126,17 @@ struct Parser::State {
   static int on_status(llhttp_t* p, const char* at, std::size_t n) {
     auto& s = of(p);
     if (!s.track(n)) return HPE_USER;
+    // llhttp 9 wants exactly three status digits; 8.1 takes "HTTP/1.1 20 OK". The digits precede
+    // the reason and its space (checked when they are in this same read).
+    if (s.head.status_message.empty() && at > s.buffer_begin && at[-1] == ' ') {
+      std::size_t digits = 0;
+      for (const char* c = at - 2; c >= s.buffer_begin && *c >= '0' && *c <= '9'; --c) ++digits;
+      const bool whole = at - 2 - static_cast<std::ptrdiff_t>(digits) >= s.buffer_begin;
+      if (whole && digits < 3) {
+        s.force(HPE_INVALID_STATUS, "Invalid status code");
+        return HPE_USER;
+      }
+    }
     s.head.status_message.append(at, n);
     return 0;
   }
@@ -212,7 +224,8 @@ struct Parser::State {
       if (h.upgrade) return 2;  // 101 with Upgrade: the rest is the new protocol
       // Node's parserOnIncomingClient: no body for a 1xx (the final answer follows), a HEAD answer
       // or a 304, whatever their headers say.
-      if ((h.status_code >= 100 && h.status_code < 200) || s.request_method == "HEAD" || h.status_code == 304) {
+      if ((h.status_code >= 100 && h.status_code < 200) || s.request_method == "HEAD" || h.status_code == 204 ||
+          h.status_code == 304) {
         return 1;
       }
     } else if (h.upgrade && s.upgrade_check) {
@@ -307,6 +320,34 @@ const std::vector<std::string>& Parser::raw_trailers() const noexcept { return s
 
 namespace {
 
+// Whether Content-Length comes before Transfer-Encoding among `raw` (name, value, ...).
+bool content_length_first(const std::vector<std::string>& raw) {
+  const auto is = [](const std::string& name, std::string_view want) {
+    return name.size() == want.size() && std::equal(name.begin(), name.end(), want.begin(), [](char a, char b) {
+             return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
+           });
+  };
+  for (std::size_t i = 0; i + 1 < raw.size(); i += 2) {
+    if (is(raw[i], "content-length")) return true;
+    if (is(raw[i], "transfer-encoding")) return false;
+  }
+  return false;
+}
+
+// llhttp 9 (Node 20) words some response errors differently from 8.1.
+void llhttp9_response_reason(ParseResult& r, const char* begin, const char* pos) {
+  const int code = r.error.value();
+  if (code == HPE_INVALID_CONSTANT && r.reason == "Expected HTTP/") {
+    r.reason = "Expected HTTP/, RTSP/ or ICE/";  // 9 also knows RTSP and ICE responses
+  } else if (code == HPE_INVALID_STATUS && pos) {
+    // 9: a non-digit among the three status digits is an "Invalid status code", anything wrong
+    // after them an "Invalid response status" (8.1: "Invalid response status" / "Response overflow").
+    std::size_t digits = 0;
+    for (const char* c = pos - 1; c >= begin && *c >= '0' && *c <= '9'; --c) ++digits;
+    r.reason = digits < 3 ? "Invalid status code" : "Invalid response status";
+  }
+}
+
 ParseResult outcome(llhttp_t& parser, llhttp_errno_t err, const char* begin, std::size_t size, int forced_error,
                     const std::string& forced_reason, bool& message_done) {
   ParseResult r;
@@ -334,6 +375,7 @@ ParseResult outcome(llhttp_t& parser, llhttp_errno_t err, const char* begin, std
   }
   r.error = std::error_code(err, parser_category());
   r.reason = llhttp_get_error_reason(&parser) ? llhttp_get_error_reason(&parser) : "";
+  if (parser.type == HTTP_RESPONSE) llhttp9_response_reason(r, begin, pos);
   return r;
 }
 
@@ -343,6 +385,7 @@ ParseResult Parser::execute(std::string_view data, std::vector<ParseEvent>& even
   auto& s = *state_;
   events.clear();
   s.events = &events;
+  s.buffer_begin = data.data();
   s.buffer_end = data.data() + data.size();
   if (s.expect_crlf > 0) {
     // The CRLF after a chunk that ended with the previous data (llhttp consumes it itself).
@@ -355,7 +398,14 @@ ParseResult Parser::execute(std::string_view data, std::vector<ParseEvent>& even
     }
   }
   const auto err = llhttp_execute(&s.parser, data.data(), data.size());
-  return outcome(s.parser, err, data.data(), data.size(), s.forced_error, s.forced_reason, s.message_done);
+  auto r = outcome(s.parser, err, data.data(), data.size(), s.forced_error, s.forced_reason, s.message_done);
+  if (s.parser.type == HTTP_RESPONSE && r.error.value() == HPE_UNEXPECTED_CONTENT_LENGTH &&
+      r.reason == "Content-Length can't be present with Transfer-Encoding" && content_length_first(s.head.raw_headers)) {
+    // llhttp 9 blames the second of the two headers; 8.1 always blames Content-Length.
+    r.error = std::error_code(HPE_INVALID_TRANSFER_ENCODING, parser_category());
+    r.reason = "Transfer-Encoding can't be present with Content-Length";
+  }
+  return r;
 }
 
 ParseResult Parser::finish(std::vector<ParseEvent>& events) {
