@@ -245,5 +245,46 @@ TEST(ClientRequestTest, IllegalPathAndUnknownProtocolThrowAsInNode) {
   }
 }
 
+TEST(ClientRequestTest, HintsReachTheDefaultLookup) {
+  // Node 20: http.get({host: 'localhost', family: 6, hints: dns.V4MAPPED}) looks up an IPv6
+  // address for localhost even where it only has 127.0.0.1 ("::ffff:127.0.0.1", family 6).
+  core::Loop loop;
+  ClientRequestOptions options;
+  options.host = "localhost";
+  options.port = 1;
+  options.family = 6;
+  options.hints = net::kHintV4Mapped;
+  options.agent = Agent::create(loop);
+  std::string address;
+  int family = 0;
+  auto req = request(loop, options);
+  req->events().socket.on([&](const std::shared_ptr<net::Socket>& s) {
+    s->events().lookup.on([&](std::error_code ec, const std::string& a, int f, const std::string&) {
+      EXPECT_FALSE(ec) << ec.message();
+      address = a;
+      family = f;
+    });
+  });
+  req->events().error.on([](std::error_code) {});  // nothing listens on port 1
+  req->end();
+  ASSERT_TRUE(loop.run_for(kLimit));
+  EXPECT_EQ(family, 6);
+  EXPECT_TRUE(address == "::ffff:127.0.0.1" || address == "::1") << address;
+}
+
+TEST(ClientRequestTest, InvalidHintsThrowAsInNode) {
+  // Node: ERR_INVALID_ARG_VALUE "The argument 'hints' is invalid. Received 12345".
+  core::Loop loop;
+  ClientRequestOptions options;
+  options.hints = 12345;
+  try {
+    (void)request(loop, options);
+    FAIL() << "no throw";
+  } catch (const core::Error& e) {
+    EXPECT_EQ(e.node_code(), "ERR_INVALID_ARG_VALUE");
+    EXPECT_STREQ(e.what(), "The argument 'hints' is invalid. Received 12345");
+  }
+}
+
 }  // namespace
 }  // namespace httpx::http

@@ -13,6 +13,7 @@
 #include <httpx/http.hpp>
 
 #include "httpx/exit_codes.hpp"
+#include "httpx/message_json.hpp"
 
 namespace httpx::app {
 namespace {
@@ -37,29 +38,6 @@ struct RequestFlags {
   bool ipv4 = false;
   bool ipv6 = false;
 };
-
-// Node builds header, URL and method strings from the bytes as latin1.
-std::string text(std::string_view bytes) { return core::decode(bytes, core::Encoding::latin1); }
-
-ordered_json header_object(const http::HeaderMap& headers) {
-  ordered_json out = ordered_json::object();
-  for (const auto& [name, value] : headers) {
-    if (const auto* s = std::get_if<std::string>(&value)) {
-      out[text(name)] = text(*s);
-    } else {
-      ordered_json list = ordered_json::array();
-      for (const auto& v : std::get<std::vector<std::string>>(value)) list.push_back(text(v));
-      out[text(name)] = std::move(list);
-    }
-  }
-  return out;
-}
-
-ordered_json string_list(const std::vector<std::string>& values) {
-  ordered_json out = ordered_json::array();
-  for (const auto& v : values) out.push_back(text(v));
-  return out;
-}
 
 std::string trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -191,7 +169,7 @@ class Exchange {
       json_["timings"]["response"] = since_start();
       json_["response"] = {{"httpVersion", res->http_version()},
                            {"statusCode", res->status_code()},
-                           {"statusMessage", text(res->status_message())},
+                           {"statusMessage", head_text(res->status_message())},
                            {"headers", header_object(res->headers())},
                            {"rawHeaders", string_list(res->raw_headers())},
                            {"trailers", ordered_json::object()},

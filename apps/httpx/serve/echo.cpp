@@ -2,40 +2,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "httpx/message_json.hpp"
+
 namespace httpx::app {
-namespace {
 
 using nlohmann::ordered_json;
 
-// Node builds header, URL and method strings from the bytes as latin1.
-std::string text(std::string_view bytes) { return core::decode(bytes, core::Encoding::latin1); }
-
-ordered_json header_object(const http::HeaderMap& headers) {
-  ordered_json out = ordered_json::object();
-  for (const auto& [name, value] : headers) {
-    if (const auto* s = std::get_if<std::string>(&value)) {
-      out[text(name)] = text(*s);
-    } else {
-      ordered_json list = ordered_json::array();
-      for (const auto& v : std::get<std::vector<std::string>>(value)) list.push_back(text(v));
-      out[text(name)] = std::move(list);
-    }
-  }
-  return out;
-}
-
-ordered_json string_list(const std::vector<std::string>& values) {
-  ordered_json out = ordered_json::array();
-  for (const auto& v : values) out.push_back(text(v));
-  return out;
-}
-
-}  // namespace
-
 std::string echo_json(http::IncomingMessage& req, std::string_view body) {
   ordered_json out = ordered_json::object();
-  out["method"] = text(req.method());
-  out["url"] = text(req.url());
+  out["method"] = head_text(req.method());
+  out["url"] = head_text(req.url());
   out["httpVersion"] = req.http_version();
   out["headers"] = header_object(req.headers());
   out["rawHeaders"] = string_list(req.raw_headers());

@@ -23,17 +23,6 @@ void check_at_least_one(const std::optional<std::size_t>& value, const char* nam
   }
 }
 
-net::ConnectOptions to_connect_options(const AgentConnectOptions& o) {
-  net::ConnectOptions c;
-  c.host = o.host;
-  c.port = o.port;
-  c.local_address = o.local_address;
-  c.local_port = o.local_port;
-  c.family = o.family;
-  c.path = o.socket_path;
-  c.lookup = o.lookup;
-  return c;
-}
 
 template <class T>
 void erase_one(std::map<std::string, std::vector<T>>& pools, const std::string& name, const T& item) {
@@ -52,6 +41,20 @@ struct MadeAgent final : Agent {
   MadeAgent(core::Loop& loop, AgentOptions options) : Agent(loop, std::move(options)) {}
 };
 }  // namespace
+
+net::ConnectOptions AgentConnectOptions::connect_options() const {
+  net::ConnectOptions c;
+  c.host = host;
+  c.port = port;
+  c.local_address = local_address;
+  c.local_port = local_port;
+  c.family = family;
+  c.hints = hints;
+  c.path = socket_path;
+  c.lookup = lookup;
+  c.timeout = timeout;
+  return c;
+}
 
 std::shared_ptr<Agent> Agent::create(core::Loop& loop, AgentOptions options) {
   return std::make_shared<MadeAgent>(loop, std::move(options));
@@ -185,7 +188,7 @@ void Agent::create_socket(const std::shared_ptr<ClientRequest>& request, const A
                           std::function<void(std::error_code, std::shared_ptr<net::Socket>)> callback) {
   (void)request;
   const std::string name = get_name(options);
-  auto connect = to_connect_options(options);
+  auto connect = options.connect_options();
   if (options_.keep_alive) {
     connect.keep_alive = true;
     connect.keep_alive_initial_delay = options_.keep_alive_msecs;

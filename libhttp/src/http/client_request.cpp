@@ -191,6 +191,12 @@ ClientRequest::ClientRequest(core::Loop& loop, const ClientRequestOptions& optio
   } else {
     method_ = "GET";
   }
+  // Node's validateHints (in net.connect, reached synchronously from http.request).
+  if (const int hints = options.hints.value_or(0);
+      hints != 0 && (hints & ~(net::kHintAddrConfig | net::kHintV4Mapped | net::kHintAll)) != 0) {
+    throw Error(errc::err_invalid_arg_value,
+                "The argument 'hints' is invalid. Received " + std::to_string(hints));
+  }
   max_header_size_ = options.max_header_size;
   insecure_http_parser_ = options.insecure_http_parser;
   join_duplicate_headers_ = options.join_duplicate_headers.value_or(false);
@@ -274,6 +280,7 @@ void ClientRequest::start(const ClientRequestOptions& options) {
   connect.local_address = options.local_address.value_or("");
   connect.local_port = options.local_port.value_or(0);
   connect.family = options.family.value_or(0);
+  connect.hints = options.hints.value_or(0);
   connect.socket_path = socket_path_;
   connect.lookup = options.lookup;
   connect.timeout = timeout_;
@@ -284,15 +291,7 @@ void ClientRequest::start(const ClientRequestOptions& options) {
   // No agent: Connection: close, and a socket from the factory.
   last_ = true;
   should_keep_alive_ = false;
-  net::ConnectOptions c;
-  c.host = connect.host;
-  c.port = connect.port;
-  c.local_address = connect.local_address;
-  c.local_port = connect.local_port;
-  c.family = connect.family;
-  c.path = connect.socket_path;
-  c.lookup = connect.lookup;
-  c.timeout = connect.timeout;
+  const net::ConnectOptions c = connect.connect_options();
   auto done = std::make_shared<bool>(false);
   std::weak_ptr<ClientRequest> weak = self;
   CreateConnectionCallback oncreate = [weak, done](std::error_code ec, std::shared_ptr<net::Socket> socket) {

@@ -26,7 +26,7 @@ bool is_ip_literal(const std::string& host, int& family) {
 
 // Node's default lookup: getaddrinfo through the loop's resolver; the first address of the
 // requested family wins.
-void default_lookup(core::Loop& loop, const std::string& hostname, int family, LookupCallback cb) {
+void default_lookup(core::Loop& loop, const std::string& hostname, int family, int hints, LookupCallback cb) {
   auto resolver = std::make_shared<asio::ip::tcp::resolver>(core::detail::io_context(loop));
   auto on_resolved = [resolver, family, cb = std::move(cb)](const std::error_code& ec,
                                                             const asio::ip::tcp::resolver::results_type& results) {
@@ -43,12 +43,17 @@ void default_lookup(core::Loop& loop, const std::string& hostname, int family, L
     }
     cb(asio::error::host_not_found, {}, 0);
   };
+  using flags = asio::ip::resolver_base::flags;
+  auto f = static_cast<flags>(0);
+  if (hints & kHintAddrConfig) f = f | asio::ip::resolver_base::address_configured;
+  if (hints & kHintV4Mapped) f = f | asio::ip::resolver_base::v4_mapped;
+  if (hints & kHintAll) f = f | asio::ip::resolver_base::all_matching;
   if (family == 4) {
-    resolver->async_resolve(asio::ip::tcp::v4(), hostname, "", std::move(on_resolved));
+    resolver->async_resolve(asio::ip::tcp::v4(), hostname, "", f, std::move(on_resolved));
   } else if (family == 6) {
-    resolver->async_resolve(asio::ip::tcp::v6(), hostname, "", std::move(on_resolved));
+    resolver->async_resolve(asio::ip::tcp::v6(), hostname, "", f, std::move(on_resolved));
   } else {
-    resolver->async_resolve(hostname, "", std::move(on_resolved));
+    resolver->async_resolve(hostname, "", f, std::move(on_resolved));
   }
 }
 
@@ -253,7 +258,7 @@ void Socket::resolve_and_connect() {
   if (opts.lookup) {
     opts.lookup(opts.host, opts.family, std::move(on_lookup));
   } else {
-    default_lookup(loop(), opts.host, opts.family, std::move(on_lookup));
+    default_lookup(loop(), opts.host, opts.family, opts.hints, std::move(on_lookup));
   }
 }
 

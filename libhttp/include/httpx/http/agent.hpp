@@ -45,9 +45,13 @@ struct AgentConnectOptions {
   std::string local_address{};     ///< Node: localAddress.
   int local_port = 0;              ///< Node: localPort.
   int family = 0;                  ///< 4, 6 or 0; Node: family.
+  int hints = 0;                   ///< lookup flags (net::kHint*); Node: hints.
   std::string socket_path{};       ///< Unix-domain socket; Node: socketPath.
   net::LookupFunction lookup{};    ///< Node: lookup.
   std::optional<std::chrono::milliseconds> timeout{};  ///< Node: timeout.
+
+  /// The same as options of `net::Socket::create_connection`.
+  net::ConnectOptions connect_options() const;
 };
 
 /// A connection factory's answer: the socket, or why there is none. Node's `createConnection`

@@ -58,12 +58,20 @@ struct ConnectOptions {
   std::string local_address{};        ///< Bind to this local address first; Node: localAddress.
   int local_port = 0;               ///< Bind to this local port first; Node: localPort.
   LookupFunction lookup{};            ///< Custom resolver; default getaddrinfo; Node: lookup.
+  /// getaddrinfo flags for the default lookup, as Node's dns constants: kHintAddrConfig,
+  /// kHintV4Mapped, kHintAll (or 0). Node: hints.
+  int hints = 0;
   std::string path{};                 ///< Unix-domain socket path; replaces host/port; Node: path.
   bool no_delay = false;            ///< Disable Nagle once connected; Node: noDelay (false).
   bool keep_alive = false;          ///< Enable TCP keep-alive once connected; Node: keepAlive.
   std::chrono::milliseconds keep_alive_initial_delay{0};  ///< Node: keepAliveInitialDelay.
   std::optional<std::chrono::milliseconds> timeout{};       ///< set_timeout() before connecting.
 };
+
+/// Node's dns.ADDRCONFIG, dns.V4MAPPED and dns.ALL: the lookup hints ConnectOptions::hints takes.
+inline constexpr int kHintAddrConfig = 32;
+inline constexpr int kHintV4Mapped = 8;
+inline constexpr int kHintAll = 16;
 
 /// Options of a socket object. Node: `new net.Socket(options)`.
 struct SocketOptions {
