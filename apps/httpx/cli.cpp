@@ -5,6 +5,7 @@
 
 #include <ostream>
 
+#include "httpx/bench/bench_command.hpp"
 #include "httpx/completion.hpp"
 #include "httpx/exit_codes.hpp"
 #include "httpx/request/request_command.hpp"
@@ -58,6 +59,7 @@ std::unique_ptr<Cli> make_cli() {
   cli->app->fallthrough(false);
   add_request_commands(*cli);
   add_serve_command(*cli);
+  add_bench_command(*cli);
   add_completion(*cli);
   return cli;
 }

@@ -13,6 +13,7 @@
 #include <httpx/http.hpp>
 
 #include "httpx/exit_codes.hpp"
+#include "httpx/header_lines.hpp"
 #include "httpx/message_json.hpp"
 
 namespace httpx::app {
@@ -38,22 +39,6 @@ struct RequestFlags {
   bool ipv4 = false;
   bool ipv6 = false;
 };
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return std::string(s);
-}
-
-// -H lines as Node's headers object: a name repeated in any case becomes one header with every value.
-http::HeaderList header_list(const std::vector<std::string>& lines) {
-  http::HeaderList out;
-  for (const auto& line : lines) {
-    const auto colon = line.find(':');
-    out.emplace_back(trim(std::string_view(line).substr(0, colon)), trim(std::string_view(line).substr(colon + 1)));
-  }
-  return out;
-}
 
 // Node's error message for `ec` as the exchange met it: socket errors name their system call
 // (and, for connect, the address), parse errors their reason.
@@ -217,10 +202,7 @@ int run_request(const RequestFlags& f, std::ostream& out, std::ostream& err) {
 // The flags `request` and `get` share: request options and agent options.
 void add_exchange_flags(CLI::App& sub, RequestFlags& f) {
   sub.add_option("-H,--header", f.headers, "A request header 'Name: value'; repeat for more (headers)")
-      ->check([](const std::string& line) {
-        return line.find(':') == std::string::npos ? std::string("expected 'Name: value', got '" + line + "'")
-                                                   : std::string();
-      });
+      ->check(header_line_check());
   sub.add_option("-d,--data", f.data, "Send DATA as the request body, framed with Content-Length");
   sub.add_option("--format", f.format,
                  "Output: text (the body on stdout) or json (one object describing the exchange)")
