@@ -29,16 +29,25 @@ struct Shared {
   Clock::time_point measure_from{};  // results count from here
 };
 
-// One request in flight: when it was due, whether it counts, and its answer so far.
+// One request in flight: when it was due, whether it counts, and its answer so far. Workers reuse
+// them; `generation` tells a listener of an earlier request that its request is gone.
 struct Pending {
   class Worker* worker = nullptr;
   Clock::time_point origin{};
   std::weak_ptr<http::ClientRequest> request{};
   std::uint64_t bytes = 0;
+  std::uint32_t generation = 0;
   int status = 0;
   bool measured = false;
-  bool done = false;
   bool timed_out = false;
+};
+
+// What the request's listeners hold: small and trivially copyable, so std::function keeps it
+// inline (no allocation per listener on the hot path).
+struct PendingRef {
+  Pending* pending;
+  std::uint32_t generation;
+  Pending* get() const { return pending->generation == generation ? pending : nullptr; }
 };
 
 bool is_connect_error(const std::string& code) {
@@ -112,26 +121,30 @@ class Worker {
 
   void issue(Clock::time_point origin) {
     if (!may_issue(origin)) return;
-    auto p = std::make_shared<Pending>();
-    p->worker = this;
-    p->origin = origin;
-    p->measured = origin >= shared_.measure_from;
+    Pending& p = acquire();
+    p.origin = origin;
+    p.measured = origin >= shared_.measure_from;
+    const PendingRef ref{&p, p.generation};
     ++in_flight_;
     std::shared_ptr<http::ClientRequest> req;
     try {
-      req = http::request(*loop_, base_, [p](const Res& res) { on_response(p, res); });
+      req = http::request(*loop_, base_, [ref](const Res& res) { on_response(ref, res); });
     } catch (const std::exception&) {
       // validate() made the same request once, so this cannot be bad input; count it as the
       // request's failure rather than lose it.
-      fail(*p, std::make_error_code(std::errc::invalid_argument));
+      fail(p, std::make_error_code(std::errc::invalid_argument));
       return;
     }
-    p->request = req;
-    req->events().error.on([p](std::error_code ec) { p->worker->fail(*p, ec); });
+    p.request = req;
+    req->events().error.on([ref](std::error_code ec) {
+      if (Pending* q = ref.get()) q->worker->fail(*q, ec);
+    });
     if (options_.timeout) {
-      req->set_timeout(*options_.timeout, [p] {
-        if (auto r = p->request.lock()) {
-          p->timed_out = true;
+      req->set_timeout(*options_.timeout, [ref] {
+        Pending* q = ref.get();
+        if (!q) return;
+        if (auto r = q->request.lock()) {
+          q->timed_out = true;
           r->destroy(std::make_error_code(std::errc::timed_out));
         }
       });
@@ -143,18 +156,49 @@ class Worker {
     }
   }
 
-  static void on_response(const std::shared_ptr<Pending>& p, const Res& res) {
+  static void on_response(PendingRef ref, const Res& res) {
+    Pending* p = ref.get();
+    if (!p) return;
     p->status = res->status_code();
-    res->events().data.on([raw = p.get()](std::string_view chunk) { raw->bytes += chunk.size(); });
-    res->events().end.once([p] { p->worker->complete(*p); });
-    res->events().aborted.once([p] { p->worker->fail(*p, std::make_error_code(std::errc::connection_reset)); });
-    res->events().error.on([p](std::error_code ec) { p->worker->fail(*p, ec); });
+    auto& ev = res->events();
+    ev.data.on([ref](std::string_view chunk) {
+      if (Pending* q = ref.get()) q->bytes += chunk.size();
+    });
+    ev.end.once([ref] {
+      if (Pending* q = ref.get()) q->worker->complete(*q);
+    });
+    ev.aborted.once([ref] {
+      if (Pending* q = ref.get()) q->worker->fail(*q, std::make_error_code(std::errc::connection_reset));
+    });
+    ev.error.on([ref](std::error_code ec) {
+      if (Pending* q = ref.get()) q->worker->fail(*q, ec);
+    });
+  }
+
+  Pending& acquire() {
+    if (free_.empty()) {
+      pool_.push_back(std::make_unique<Pending>());
+      pool_.back()->worker = this;
+      return *pool_.back();
+    }
+    Pending* p = free_.back();
+    free_.pop_back();
+    return *p;
+  }
+
+  // The request has its outcome: listeners still attached to it see a new generation and do nothing.
+  void release(Pending& p) {
+    ++p.generation;
+    p.request.reset();
+    p.bytes = 0;
+    p.status = 0;
+    p.timed_out = false;
+    free_.push_back(&p);
+    --in_flight_;
   }
 
   void complete(Pending& p) {
-    if (p.done || finished_) return;
-    p.done = true;
-    --in_flight_;
+    if (finished_) return;
     if (p.measured) {
       const auto now = Clock::now();
       last_outcome_ = now;
@@ -169,13 +213,12 @@ class Worker {
       }
       done_.fetch_add(1, std::memory_order_relaxed);
     }
+    release(p);
     after_outcome();
   }
 
   void fail(Pending& p, std::error_code ec) {
-    if (p.done || finished_) return;
-    p.done = true;
-    --in_flight_;
+    if (finished_) return;
     if (p.measured) {
       if (cancelling_) {
         ++results_.unfinished;
@@ -186,6 +229,7 @@ class Worker {
         errors_.fetch_add(1, std::memory_order_relaxed);
       }
     }
+    release(p);
     after_outcome();
   }
 
@@ -289,6 +333,8 @@ class Worker {
   Clock::time_point last_outcome_{};
   Clock::time_point stopped_at_{};
   Results results_;
+  std::vector<std::unique_ptr<Pending>> pool_;
+  std::vector<Pending*> free_;
   // Read by the main thread for the progress view.
   alignas(64) std::atomic<std::uint64_t> done_{0};
   std::atomic<std::uint64_t> errors_{0};
