@@ -5,7 +5,7 @@ _httpx() {
   prev="${COMP_WORDS[COMP_CWORD-1]}"
   sub=""
   for ((i = 1; i < COMP_CWORD; i++)); do
-    case "${COMP_WORDS[i]}" in request|get|serve|completion) sub="${COMP_WORDS[i]}"; break ;; esac
+    case "${COMP_WORDS[i]}" in request|get|serve|bench|completion) sub="${COMP_WORDS[i]}"; break ;; esac
   done
   case "$sub" in
     request)
@@ -52,6 +52,24 @@ _httpx() {
       esac
       COMPREPLY=($(compgen -W "--help -h --echo --host --port -p --format --quiet -q --keep-alive-timeout --headers-timeout --request-timeout --connections-checking-interval --timeout --max-header-size --max-requests-per-socket --max-headers-count --insecure-http-parser --join-duplicate-headers --no-require-host-header --keep-alive --keep-alive-initial-delay --no-no-delay --high-water-mark --reject-non-standard-body-writes" -- "$cur"))
       ;;
+    bench)
+      case "$prev" in
+        --requests|-n) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --duration|-d) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --connections|-c) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --threads|-t) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --method|-m) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --header|-H) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --body) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --body-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --rate|-R) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --timeout) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --warmup) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+        --threshold) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "--help -h --requests -n --duration -d --connections -c --threads -t --method -m --header -H --body --body-file --rate -R --timeout --no-keep-alive --warmup --fail --format --threshold merge" -- "$cur"))
+      ;;
     completion)
       case "$prev" in
       esac
@@ -60,7 +78,7 @@ _httpx() {
     *)
       case "$prev" in
       esac
-      COMPREPLY=($(compgen -W "--version -V --help -h request get serve completion" -- "$cur"))
+      COMPREPLY=($(compgen -W "--version -V --help -h request get serve bench completion" -- "$cur"))
       ;;
   esac
 }
