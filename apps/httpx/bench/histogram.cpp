@@ -105,7 +105,10 @@ double Histogram::stdev() const {
   for (std::size_t i = 0; i < kCountsLength; ++i) {
     if (counts_[i] == 0) continue;
     const std::int64_t low = value_of_index(i);
-    const double middle = static_cast<double>(low + ((std::int64_t{1} << bucket_of(low)) >> 1));
+    // Within the exact min and max: a bucket holding one distinct value must not add half its
+    // width as spread (a single 2-minute latency would show a stdev of 32 ms).
+    const double middle =
+        static_cast<double>(std::clamp(low + ((std::int64_t{1} << bucket_of(low)) >> 1), min_, max_));
     squares += (middle - m) * (middle - m) * static_cast<double>(counts_[i]);
   }
   return std::sqrt(squares / static_cast<double>(total_));

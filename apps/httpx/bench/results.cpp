@@ -39,12 +39,27 @@ const json& member(const json& j, const char* key) {
   return j.at(key);
 }
 
+// A non-negative integer.
+bool is_count(const json& v) { return v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0); }
+
 std::uint64_t count_of(const json& j, const char* key) {
   const json& v = member(j, key);
-  if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<std::int64_t>() >= 0)) {
+  if (!is_count(v)) {
     throw std::runtime_error(fmt::format("\"{}\" is not a count", key));
   }
   return v.get<std::uint64_t>();
+}
+
+const std::string& string_of(const json& j, const char* key) {
+  const json& v = member(j, key);
+  if (!v.is_string()) throw std::runtime_error(fmt::format("\"{}\" is not a string", key));
+  return v.get_ref<const std::string&>();
+}
+
+bool bool_of(const json& j, const char* key) {
+  const json& v = member(j, key);
+  if (!v.is_boolean()) throw std::runtime_error(fmt::format("\"{}\" is not true or false", key));
+  return v.get<bool>();
 }
 
 double number_of(const json& j, const char* key) {
@@ -76,7 +91,8 @@ Histogram histogram_from_json(const json& j) {
   const json& buckets = member(j, "buckets");
   if (!buckets.is_array()) throw std::runtime_error("\"buckets\" is not an array");
   for (const auto& b : buckets) {
-    if (!b.is_array() || b.size() != 2 || !b[0].is_number_integer() || !b[1].is_number_integer()) {
+    // A negative count would wrap around and could still make the counts add up.
+    if (!b.is_array() || b.size() != 2 || !b[0].is_number_integer() || !is_count(b[1])) {
       throw std::runtime_error("a bucket is not [value, count]");
     }
     const auto value = b[0].get<std::int64_t>();
@@ -215,15 +231,13 @@ Report from_json(const json& j) {
   if (!j.is_object()) throw std::runtime_error("not a JSON object");
   Report report;
   RunInfo& info = report.info;
-  const json& url = member(j, "url");
-  if (!url.is_string()) throw std::runtime_error("\"url\" is not a string");
-  info.url = url.get<std::string>();
-  info.method = member(j, "method").get<std::string>();
+  info.url = string_of(j, "url");
+  info.method = string_of(j, "method");
   info.connections = count_of(j, "connections");
   info.threads = count_of(j, "threads");
   if (const json& rate = member(j, "rate"); !rate.is_null()) info.rate = number_of(j, "rate");
-  info.keep_alive = member(j, "keepAlive").get<bool>();
-  info.interrupted = member(j, "interrupted").get<bool>();
+  info.keep_alive = bool_of(j, "keepAlive");
+  info.interrupted = bool_of(j, "interrupted");
 
   Results& r = report.results;
   r.latency = histogram_from_json(member(j, "histogram"));
