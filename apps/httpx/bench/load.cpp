@@ -88,7 +88,14 @@ class Worker {
     // The agent's free sockets do not keep the loop alive; close them before the loop goes away.
     agent_->destroy();
     loop.run_for(milliseconds(200));
+    // Nothing that belongs to this loop may outlive it: the agent (also held by the request
+    // options) and the timers go first.
+    base_ = {};
     agent_.reset();
+    deadline_.reset();
+    watch_.reset();
+    tick_.reset();
+    grace_.reset();
     loop_ = nullptr;
   }
 
@@ -126,6 +133,7 @@ class Worker {
     p.measured = origin >= shared_.measure_from;
     const PendingRef ref{&p, p.generation};
     ++in_flight_;
+    if (p.measured) ++measured_in_flight_;
     std::shared_ptr<http::ClientRequest> req;
     try {
       req = http::request(*loop_, base_, [ref](const Res& res) { on_response(ref, res); });
@@ -195,6 +203,7 @@ class Worker {
     p.timed_out = false;
     free_.push_back(&p);
     --in_flight_;
+    if (p.measured) --measured_in_flight_;
   }
 
   void complete(Pending& p) {
@@ -297,8 +306,8 @@ class Worker {
     // Whatever has not reported by the next tick cannot any more: count it and stop.
     loop_->post([this] {
       if (!finished_) {
-        results_.unfinished += in_flight_;
-        in_flight_ = 0;
+        results_.unfinished += measured_in_flight_;
+        in_flight_ = measured_in_flight_ = 0;
         finish();
       }
     });
@@ -326,6 +335,7 @@ class Worker {
   Clock::duration interval_{};
   Clock::time_point next_due_{};
   std::uint64_t in_flight_ = 0;
+  std::uint64_t measured_in_flight_ = 0;  // the part of in_flight_ that counts
   bool stopping_ = false;
   bool issuing_done_ = false;
   bool cancelling_ = false;
