@@ -82,6 +82,15 @@ std::string read_file(const std::string& path) {
   return data;
 }
 
+// A DURATION flag's value, or an error that names the flag.
+std::chrono::milliseconds duration_flag(const char* flag, const std::string& text) {
+  try {
+    return bench::parse_duration(text);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(fmt::format("{}: {}", flag, e.what()));
+  }
+}
+
 bench::LoadOptions load_options(const BenchFlags& f) {
   bench::LoadOptions o;
   o.url = f.url;
@@ -93,7 +102,7 @@ bench::LoadOptions load_options(const BenchFlags& f) {
   o.requests = f.requests;
   if (!f.duration.empty()) {
     if (f.requests) throw std::invalid_argument("-n and -d exclude each other: give a count or a duration");
-    o.duration = bench::parse_duration(f.duration);
+    o.duration = duration_flag("-d/--duration", f.duration);
   } else if (!f.requests) {
     o.duration = std::chrono::seconds(10);
   }
@@ -106,7 +115,7 @@ bench::LoadOptions load_options(const BenchFlags& f) {
     o.timeout = std::chrono::milliseconds(*f.timeout);
   }
   o.keep_alive = !f.no_keep_alive;
-  o.warmup = bench::parse_duration(f.warmup);
+  o.warmup = duration_flag("--warmup", f.warmup);
   o.fail_status = f.fail_status;
   return o;
 }
