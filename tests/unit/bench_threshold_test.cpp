@@ -139,7 +139,8 @@ TEST(BenchThresholdTest, RejectsAnUnknownMetric) {
 }
 
 TEST(BenchThresholdTest, RejectsABadNumber) {
-  for (const char* text : {"p99<abc", "p99<", "p99<-5", "p99<<5", "rps>1.2.3", "rps>", "errors<+1", "mean<.", "max<inf"}) {
+  for (const char* text :
+       {"p99<abc", "p99<", "p99<-5", "p99<<5", "rps>1.2.3", "rps>", "errors<+1", "mean<.", "max<inf"}) {
     expect_invalid(text, "not a number");
   }
 }
