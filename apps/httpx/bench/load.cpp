@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <strings.h>
+
 #include <algorithm>
 #include <atomic>
 #include <csignal>
@@ -111,7 +113,14 @@ class Worker {
     static_cast<http::RequestOptions&>(o) = http::url_to_http_options(http::parse_url(options_.url));
     o.agent = agent_;
     o.method = options_.method;
-    if (!options_.headers.empty()) o.headers = options_.headers;
+    http::HeaderList headers = options_.headers;
+    // Node keeps a connection alive whenever the agent has a finite maxSockets, even without
+    // keepAlive; --no-keep-alive means a connection per request, so it says so in each request.
+    const bool has_connection = std::any_of(headers.begin(), headers.end(), [](const auto& h) {
+      return h.first.size() == 10 && strncasecmp(h.first.c_str(), "connection", 10) == 0;
+    });
+    if (!options_.keep_alive && !has_connection) headers.emplace_back("Connection", "close");
+    if (!headers.empty()) o.headers = std::move(headers);
     return o;
   }
 
@@ -373,12 +382,15 @@ void validate(const LoadOptions& o) {
     throw std::invalid_argument(fmt::format("'{}': only http:// URLs can be benchmarked (TLS is not supported yet)", o.url));
   }
   // Make one request without sending it: bad methods and headers fail here, with Node's message.
+  // Its connection factory makes no socket, so the target sees nothing of it.
   core::Loop loop;
   http::ClientRequestOptions ro;
   static_cast<http::RequestOptions&>(ro) = http::url_to_http_options(url);
   ro.method = o.method;
   if (!o.headers.empty()) ro.headers = o.headers;
-  ro.no_agent = true;
+  ro.create_connection = [](const net::ConnectOptions&, const http::CreateConnectionCallback&) {
+    return std::shared_ptr<net::Socket>();
+  };
   try {
     auto req = http::request(loop, ro);
     req->events().error.on([](std::error_code) {});  // the 'socket hang up' of the destroy below
@@ -386,11 +398,10 @@ void validate(const LoadOptions& o) {
   } catch (const std::exception& e) {
     throw std::invalid_argument(e.what());
   }
-  loop.run_for(milliseconds(50));
+  loop.run_for(milliseconds(10));
 }
 
 Report run_load(const LoadOptions& options, const std::function<void(const Progress&)>& on_progress) {
-  validate(options);
   const std::uint64_t threads = std::min(options.threads, options.connections);
   Shared shared;
   if (options.requests) shared.tickets = static_cast<std::int64_t>(*options.requests);

@@ -48,7 +48,7 @@ struct Progress {
 /// Checks `options` (URL, counts) and throws std::invalid_argument with a one-line message.
 void validate(const LoadOptions& options);
 
-/// Runs the load and returns what was measured. Blocks; SIGINT/SIGTERM stop it early (the report
+/// Runs the load (of options validate() accepted) and returns what was measured. Blocks; SIGINT/SIGTERM stop it early (the report
 /// then covers what was done and `interrupted` is set). `on_progress` is called on the calling
 /// thread about four times a second while it runs.
 Report run_load(const LoadOptions& options, const std::function<void(const Progress&)>& on_progress = {});
