@@ -295,8 +295,9 @@ std::string text_report(const Report& report, bool unicode) {
   const RunInfo& info = report.info;
   const Results& r = report.results;
   const Histogram& h = r.latency;
-  std::string out = fmt::format("{} {}\n  {:.2f} s, {} connections, {} threads, {}{}{}\n\n", info.method, info.url,
-                                r.seconds, info.connections, info.threads,
+  std::string out = fmt::format("{} {}\n  {:.2f} s, {} connection{}, {} thread{}, {}{}{}\n\n", info.method,
+                                info.url, r.seconds, info.connections, info.connections == 1 ? "" : "s",
+                                info.threads, info.threads == 1 ? "" : "s",
                                 info.rate ? fmt::format("open model at {:.0f} req/s", *info.rate) : "closed model",
                                 info.keep_alive ? "" : ", no keep-alive", info.interrupted ? ", interrupted" : "");
   out += fmt::format("  requests    {} total, {} ok, {} errors{}\n", grouped(r.total()), grouped(r.ok),
