@@ -378,6 +378,8 @@ TEST(BenchResultsTest, FromJsonRejectsWrongTypes) {
       {"a bucket of three", [](json& j) { j["histogram"]["buckets"][0].push_back(1); }},
       {"a bucket count a fraction", [](json& j) { j["histogram"]["buckets"][0][1] = 1.5; }},
       {"a bucket count a string", [](json& j) { j["histogram"]["buckets"][0][1] = "1"; }},
+      {"a status with trailing letters", [](json& j) { j["statusCodes"]["200x"] = 1; }},
+      {"a status below 100", [](json& j) { j["statusCodes"]["99"] = 1; }},
   };
   for (const auto& [what, breakage] : cases) expect_rejected(breakage, what);
 }
@@ -421,6 +423,13 @@ TEST(BenchResultsTest, FromJsonRejectsCountsThatDoNotAddUp) {
         buckets.push_back(json::array({8192, -1}));
       },
       "a negative bucket count");
+  // The exact sum must keep the mean within min and max.
+  expect_rejected([](json& j) { j["histogram"]["sum"] = 0; }, "a sum below count * min");
+  expect_rejected(
+      [](json& j) {
+        j["histogram"]["sum"] = j["histogram"]["max"].get<std::uint64_t>() * j["histogram"]["count"].get<std::uint64_t>() + 1;
+      },
+      "a sum above count * max");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <stdexcept>
 
@@ -108,7 +109,12 @@ Histogram histogram_from_json(const json& j) {
                     Histogram::lowest_equivalent(max) != Histogram::lowest_equivalent(h.max()))) {
     throw std::runtime_error("histogram min/max do not match its buckets");
   }
-  h.restore_exact(min, max, count_of(j, "sum"));
+  const std::uint64_t sum = count_of(j, "sum");
+  // The exact sum lies between count * min and count * max (else the mean would lie outside them).
+  if (h.count() && (sum < static_cast<std::uint64_t>(min) * h.count() || sum > static_cast<std::uint64_t>(max) * h.count())) {
+    throw std::runtime_error("histogram \"sum\" does not fit its count, min and max");
+  }
+  h.restore_exact(min, max, sum);
   return h;
 }
 
@@ -253,10 +259,9 @@ Report from_json(const json& j) {
   if (!codes.is_object()) throw std::runtime_error("\"statusCodes\" is not an object");
   for (const auto& [status, count] : codes.items()) {
     int code = 0;
-    try {
-      code = std::stoi(status);
-    } catch (const std::exception&) {
-      throw std::runtime_error(fmt::format("status code \"{}\" is not a number", status));
+    const auto [end, ec] = std::from_chars(status.data(), status.data() + status.size(), code);
+    if (ec != std::errc{} || end != status.data() + status.size() || code < 100 || code > 999) {
+      throw std::runtime_error(fmt::format("status code \"{}\" is not a number from 100 to 999", status));
     }
     if (!count.is_number_unsigned()) throw std::runtime_error(fmt::format("status {} has no count", status));
     r.status_codes[code] = count.get<std::uint64_t>();
