@@ -10,10 +10,10 @@ namespace httpx::app {
 
 /// The preconditions of a request, as the header values it carried (nullopt: absent).
 struct Preconditions {
-  std::optional<std::string_view> if_match;
-  std::optional<std::string_view> if_none_match;
-  std::optional<std::string_view> if_modified_since;
-  std::optional<std::string_view> if_unmodified_since;
+  std::optional<std::string_view> if_match{};
+  std::optional<std::string_view> if_none_match{};
+  std::optional<std::string_view> if_modified_since{};
+  std::optional<std::string_view> if_unmodified_since{};
 };
 
 /// What to do after evaluating the preconditions.
