@@ -5,28 +5,16 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "httpx/serve/field_text.hpp"
+
 namespace httpx::app {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
-  }
-  return true;
-}
 
 // The q of one element's parameters ("q=0.5"); 1 when absent.
 double qvalue(std::string_view params) {
   while (!params.empty()) {
     const auto semi = params.find(';');
-    const auto p = trim(params.substr(0, semi));
+    const auto p = trim_ows(params.substr(0, semi));
     params = semi == std::string_view::npos ? std::string_view() : params.substr(semi + 1);
     if (p.size() >= 2 && (p[0] | 0x20) == 'q' && p[1] == '=') return std::strtod(std::string(p.substr(2)).c_str(), nullptr);
   }
@@ -39,10 +27,10 @@ bool accepts_encoding(std::string_view header, std::string_view coding) {
   double named = -1, star = -1;
   while (!header.empty()) {
     const auto comma = header.find(',');
-    const auto element = trim(header.substr(0, comma));
+    const auto element = trim_ows(header.substr(0, comma));
     header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
     const auto semi = element.find(';');
-    const auto name = trim(element.substr(0, semi));
+    const auto name = trim_ows(element.substr(0, semi));
     const double q = semi == std::string_view::npos ? 1.0 : qvalue(element.substr(semi + 1));
     if (iequals(name, coding)) named = q;
     if (name == "*") star = q;

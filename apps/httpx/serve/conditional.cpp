@@ -5,18 +5,14 @@
 #include <cstdio>
 #include <cstring>
 
+#include "httpx/serve/field_text.hpp"
+
 namespace httpx::app {
 namespace {
 
 constexpr std::array<const char*, 7> kDays = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 int month_index(std::string_view m) {
   for (int i = 0; i < 12; ++i) {
@@ -66,7 +62,7 @@ std::optional<std::time_t> finish(const std::tm& parsed) {
 
 // One entity tag at the start of `s` (`"x"` or `W/"x"`); advances past it.
 std::optional<std::string_view> next_etag(std::string_view& s, bool& weak) {
-  s = trim(s);
+  s = trim_ows(s);
   weak = s.starts_with("W/");
   const std::size_t open = weak ? 2 : 0;
   if (s.size() <= open || s[open] != '"') return std::nullopt;
@@ -80,7 +76,7 @@ std::optional<std::string_view> next_etag(std::string_view& s, bool& weak) {
 }  // namespace
 
 bool etag_list_matches(std::string_view list, std::string_view etag, bool weak_compare) {
-  list = trim(list);
+  list = trim_ows(list);
   if (list == "*") return true;
   const bool ours_weak = etag.starts_with("W/");
   const std::string_view ours = ours_weak ? etag.substr(2) : etag;
@@ -89,7 +85,7 @@ bool etag_list_matches(std::string_view list, std::string_view etag, bool weak_c
     const auto tag = next_etag(list, weak);
     if (!tag) return false;
     if (*tag == ours && (weak_compare || (!weak && !ours_weak))) return true;
-    list = trim(list);
+    list = trim_ows(list);
     if (list.empty()) break;
     if (list.front() != ',') return false;
     list.remove_prefix(1);
@@ -121,12 +117,12 @@ ConditionalResult evaluate_preconditions(const Preconditions& p, bool safe, std:
 }
 
 bool if_range_allows(std::string_view if_range, std::string_view etag, std::time_t last_modified, std::time_t now) {
-  if_range = trim(if_range);
+  if_range = trim_ows(if_range);
   if (if_range.starts_with("\"") || if_range.starts_with("W/")) {
     bool weak = false;
     std::string_view rest = if_range;
     const auto tag = next_etag(rest, weak);
-    return tag && !weak && trim(rest).empty() && *tag == etag;
+    return tag && !weak && trim_ows(rest).empty() && *tag == etag;
   }
   const auto date = parse_http_date(if_range);
   return date && *date == last_modified && now - last_modified >= 1;
@@ -143,7 +139,7 @@ std::string format_http_date(std::time_t t) {
 }
 
 std::optional<std::time_t> parse_http_date(std::string_view s) {
-  s = trim(s);
+  s = trim_ows(s);
   std::tm tm{};
   std::size_t pos = 0;
   const auto comma = s.find(',');

@@ -5,14 +5,10 @@
 #include <charconv>
 #include <optional>
 
+#include "httpx/serve/field_text.hpp"
+
 namespace httpx::app {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // 1*DIGIT, all of `s`.
 std::optional<std::uint64_t> digits(std::string_view s) {
@@ -23,28 +19,20 @@ std::optional<std::uint64_t> digits(std::string_view s) {
   return v;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 RangeRequest parse_range(std::string_view header, std::uint64_t size) {
   RangeRequest out;
-  header = trim(header);
+  header = trim_ows(header);
   const auto eq = header.find('=');
   // RFC 9110 §14.1: range-unit is case-insensitive; only "bytes" is known here.
-  if (eq == std::string_view::npos || !iequals(trim(header.substr(0, eq)), "bytes")) return out;
+  if (eq == std::string_view::npos || !iequals(trim_ows(header.substr(0, eq)), "bytes")) return out;
   std::string_view set = header.substr(eq + 1);
   std::size_t asked = 0;
   std::vector<ByteRange> ranges;
   while (true) {
     const auto comma = set.find(',');
-    const std::string_view spec = trim(set.substr(0, comma));
+    const std::string_view spec = trim_ows(set.substr(0, comma));
     if (!spec.empty()) {  // §5.6.1: empty list elements are ignored
       if (++asked > kMaxRanges) return out;
       const auto dash = spec.find('-');

@@ -14,6 +14,7 @@
 #include <cstdlib>
 
 #include "httpx/serve/conditional.hpp"
+#include "httpx/serve/field_text.hpp"
 
 namespace httpx::app {
 namespace {
@@ -25,20 +26,12 @@ int hex_value(char c) {
   return -1;
 }
 
-bool starts_with_icase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if ((s[i] | 0x20) != prefix[i]) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 ResolvedPath resolve_request_path(std::string_view target, bool hidden) {
   ResolvedPath out;
   // Absolute-form (RFC 9112 §3.2.2): only the path counts; the authority is not a file name.
-  if (starts_with_icase(target, "http://") || starts_with_icase(target, "https://")) {
+  if (istarts_with(target, "http://") || istarts_with(target, "https://")) {
     const auto authority = target.find("//") + 2;
     const auto slash = target.find_first_of("/?#", authority);
     target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);

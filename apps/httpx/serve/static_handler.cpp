@@ -16,6 +16,7 @@
 #include "httpx/serve/auth.hpp"
 #include "httpx/serve/compression.hpp"
 #include "httpx/serve/conditional.hpp"
+#include "httpx/serve/field_text.hpp"
 #include "httpx/serve/listing.hpp"
 #include "httpx/serve/ranges.hpp"
 #include "httpx/serve/upload.hpp"
@@ -26,15 +27,6 @@ namespace {
 using Res = std::shared_ptr<http::ServerResponse>;
 
 constexpr std::size_t kChunk = 64 * 1024;
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
-    if (x != b[i]) return false;
-  }
-  return true;
-}
 
 // A body made of literal text and byte ranges of a file, written with backpressure: a chunk at a
 // time, waiting for 'drain' whenever write() says the socket is full. It holds the response

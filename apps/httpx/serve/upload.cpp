@@ -10,34 +10,21 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "httpx/serve/field_text.hpp"
 #include "httpx/serve/static_files.hpp"
 
 namespace httpx::app {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if ((s[i] | 0x20) != (prefix[i] | 0x20)) return false;
-  }
-  return true;
-}
-
 // The value of parameter `name` in a header's `; a=b; c="d"` list.
 std::optional<std::string> parameter(std::string_view params, std::string_view name) {
   while (!params.empty()) {
     const auto semi = params.find(';');
-    const auto p = trim(params.substr(0, semi));
+    const auto p = trim_ows(params.substr(0, semi));
     params = semi == std::string_view::npos ? std::string_view() : params.substr(semi + 1);
     const auto eq = p.find('=');
     if (eq == std::string_view::npos || !istarts_with(p, name) || eq != name.size()) continue;
-    auto v = trim(p.substr(eq + 1));
+    auto v = trim_ows(p.substr(eq + 1));
     if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
     return std::string(v);
   }
@@ -58,7 +45,7 @@ bool write_all(int fd, std::string_view data) {
 
 std::optional<std::string> multipart_boundary(std::string_view content_type) {
   const auto semi = content_type.find(';');
-  if (semi == std::string_view::npos || !istarts_with(trim(content_type.substr(0, semi)), "multipart/form-data")) {
+  if (semi == std::string_view::npos || !istarts_with(trim_ows(content_type.substr(0, semi)), "multipart/form-data")) {
     return std::nullopt;
   }
   auto b = parameter(content_type.substr(semi + 1), "boundary");
