@@ -52,6 +52,22 @@ class BodyWriter : public std::enable_shared_from_this<BodyWriter> {
       if (p.length == 0) {
         more = res->write(p.text);
         ++index_;
+      } else if (const auto& socket = res->socket(); !entry_->in_memory && socket && socket->can_send_file()) {
+        // Plain TCP: the kernel copies from the page cache (sendfile), after the head. The
+        // response has its socket, so nothing of an earlier pipelined response is pending.
+        res->flush_headers();
+        const std::uint64_t offset = p.offset, length = p.length;
+        ++index_;
+        socket->send_file(entry_->fd, offset, length, [self = shared_from_this()](std::error_code ec) {
+          auto r = self->res_.lock();
+          if (!r) return;
+          if (ec) {
+            r->destroy(ec);
+            return;
+          }
+          self->pump();
+        });
+        return;
       } else {
         const std::uint64_t n = std::min<std::uint64_t>(kChunk, p.length - done_);
         buffer_.resize(n);
