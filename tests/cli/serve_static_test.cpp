@@ -366,6 +366,10 @@ TEST_F(ServeStaticTest, HtmlListingLinksEntriesEscapesNamesAndHidesDotfiles) {
   EXPECT_NE(r.body.find("300 KiB"), std::string::npos) << "big.bin's size is not human-readable";
   EXPECT_EQ(r.body.find(".env"), std::string::npos);
   EXPECT_EQ(r.body.find(".git"), std::string::npos);
+  // Symlinks out of DIR are refused, so they are not listed; one within DIR is.
+  EXPECT_EQ(r.body.find("link-out"), std::string::npos);
+  EXPECT_EQ(r.body.find("dir-out"), std::string::npos);
+  EXPECT_NE(r.body.find("href=\"link-in\""), std::string::npos);
   EXPECT_NE(r.body.find("?sort=size"), std::string::npos);
   const auto sub = get("/docs/");
   EXPECT_NE(sub.body.find("href=\"../\""), std::string::npos);

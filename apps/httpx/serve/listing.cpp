@@ -49,6 +49,8 @@ bool read_directory(const std::string& path, bool hidden, std::vector<ListingEnt
     if (::fstatat(dir_fd, d->d_name, &st, 0) != 0) continue;
     if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) continue;
     ListingEntry e;
+    struct stat link {};
+    e.symlink = ::fstatat(dir_fd, d->d_name, &link, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(link.st_mode);
     e.name = std::string(name);
     e.directory = S_ISDIR(st.st_mode);
     e.size = e.directory ? 0 : static_cast<std::uint64_t>(st.st_size);

@@ -15,6 +15,7 @@ struct ListingEntry {
   bool directory = false;
   std::uint64_t size = 0;  ///< bytes (0 for directories)
   std::time_t mtime = 0;
+  bool symlink = false;  ///< the entry is a symlink (size and type are its target's)
 };
 
 /// How to order a listing: the `sort` and `order` query parameters (`?sort=size&order=desc`).

@@ -305,7 +305,12 @@ std::shared_ptr<const std::string> StaticHandler::compressed(const std::shared_p
     }
   }
   auto out = std::make_shared<const std::string>(gzip_compress(data));
-  if (gzip_cache_.size() >= 256) gzip_cache_.clear();
+  // Bounded by bytes, not entries: one compressed copy may be megabytes.
+  if (gzip_cache_bytes_ + out->size() > kGzipCacheBytes) {
+    gzip_cache_.clear();
+    gzip_cache_bytes_ = 0;
+  }
+  gzip_cache_bytes_ += out->size();
   gzip_cache_.emplace(entry->etag, out);
   return out;
 }
@@ -466,6 +471,12 @@ void StaticHandler::serve_listing(http::IncomingMessage& req, const Res& res, co
     send_error(res, 403, {}, head);
     return;
   }
+  // A symlink the server would refuse (it leads out of DIR) is not shown either.
+  std::erase_if(entries, [&](const ListingEntry& e) {
+    return e.symlink &&
+           cache_.lookup(path.relative.empty() ? e.name : path.relative + "/" + e.name)->kind ==
+               FileEntry::Kind::forbidden;
+  });
   const auto accept = raw_header(req, "accept");
   const bool json = accept && accept->find("application/json") != std::string_view::npos;
   const ListingOrder order = parse_listing_order(path.query);

@@ -74,7 +74,9 @@ class StaticHandler {
   std::function<bool()> closing_;
   http::HeaderList common_headers_;  // --header and CORS: every response
   FileCache cache_;
+  static constexpr std::size_t kGzipCacheBytes = 32 * 1024 * 1024;  // per loop
   std::unordered_map<std::string, std::shared_ptr<const std::string>> gzip_cache_;  // by ETag
+  std::size_t gzip_cache_bytes_ = 0;
 };
 
 /// The value of the first header named `name` (lower-case) in `req`'s raw headers, without
