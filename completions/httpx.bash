@@ -36,8 +36,15 @@ _httpx() {
       ;;
     serve)
       case "$prev" in
-        --host) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --host|--bind|-b) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --port|-p) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --threads) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --auth|-a) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --upload-limit) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --cache|-c) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --header|-H) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --access-log) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --log-format) COMPREPLY=($(compgen -W "text common combined json" -- "$cur")); return ;;
         --format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
         --keep-alive-timeout) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --headers-timeout) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -50,7 +57,7 @@ _httpx() {
         --keep-alive-initial-delay) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --high-water-mark) COMPREPLY=($(compgen -f -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "--help -h --echo --host --port -p --format --quiet -q --keep-alive-timeout --headers-timeout --request-timeout --connections-checking-interval --timeout --max-header-size --max-requests-per-socket --max-headers-count --insecure-http-parser --join-duplicate-headers --no-require-host-header --keep-alive --keep-alive-initial-delay --no-no-delay --high-water-mark --reject-non-standard-body-writes" -- "$cur"))
+      COMPREPLY=($(compgen -W "--help -h --echo --host --bind -b --port -p --threads --no-listing --hidden --follow-symlinks --cors --spa --gzip --auth -a --upload -u --upload-limit --cache -c --header -H --access-log --log-format --format --quiet -q --keep-alive-timeout --headers-timeout --request-timeout --connections-checking-interval --timeout --max-header-size --max-requests-per-socket --max-headers-count --insecure-http-parser --join-duplicate-headers --no-require-host-header --keep-alive --keep-alive-initial-delay --no-no-delay --high-water-mark --reject-non-standard-body-writes" -- "$cur"))
       ;;
     bench)
       case "$prev" in

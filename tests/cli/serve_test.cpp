@@ -460,8 +460,8 @@ TEST(ServeErrorTest, HeadersTimeoutAboveRequestTimeoutIsExit2) {
   EXPECT_NE(r.err.find("headersTimeout"), std::string::npos) << r.err;
 }
 
-TEST(ServeErrorTest, WithoutEchoIsExit2) {
-  const auto r = httpx({"serve", "--port", "0"});
+TEST(ServeErrorTest, EchoWithADirIsExit2) {
+  const auto r = httpx({"serve", ".", "--echo", "--port", "0"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_EQ(count_lines(r.err), 1u) << r.err;
   EXPECT_NE(r.err.find("--echo"), std::string::npos) << r.err;

@@ -70,6 +70,9 @@ class Transport {
   virtual EndpointInfo remote_endpoint() const = 0;
   /// The OS handle, for sendfile and socket options.
   virtual int native_handle() = 0;
+  /// True when bytes written to native_handle() reach the peer as they are (no TLS record
+  /// layer), so sendfile(2) may write to it directly.
+  virtual bool plain_stream() const noexcept = 0;
 };
 
 /// Transport over a plain stream socket (TCP or Unix-domain).
@@ -109,6 +112,7 @@ class StreamTransport final : public Transport {
   EndpointInfo local_endpoint() const override;
   EndpointInfo remote_endpoint() const override;
   int native_handle() override { return socket_.native_handle(); }
+  bool plain_stream() const noexcept override { return true; }
 
  private:
   Socket socket_;

@@ -2,9 +2,13 @@
 // half-close on 'end' unless allowHalfOpen, idle timeouts that only emit 'timeout'.
 #include "httpx/net/socket.hpp"
 
+#include <sys/sendfile.h>
+
 #include <asio/connect.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/local/stream_protocol.hpp>
+#include <algorithm>
+#include <cerrno>
 
 #include "detail/loop_impl.hpp"
 #include "detail/transport.hpp"
@@ -472,7 +476,84 @@ void Socket::continue_write(const std::shared_ptr<Write>& write) {
   done({});
 }
 
+// ---- sendfile (httpx's addition) ------------------------------------------------------------
+
+// One file transfer in progress: where it is, how much is left, and its completion. The wait's
+// handler owns it, as for continue_write().
+struct Socket::FileSend {
+  int fd = -1;
+  off_t offset = 0;
+  std::uint64_t left = 0;
+  core::Callback done;
+};
+
+bool Socket::can_send_file() const noexcept {
+  return connected_ && transport_ && transport_->is_open() && transport_->plain_stream() && !destroyed();
+}
+
+void Socket::send_file(int fd, std::uint64_t offset, std::uint64_t length, core::Callback done) {
+  auto send = std::make_shared<FileSend>(FileSend{fd, static_cast<off_t>(offset), length, std::move(done)});
+  // An empty write completes after every write queued before it, which orders the file's bytes
+  // behind them (the head of a response); its callback never runs inside this call.
+  write(std::string_view(), [self = self_ptr(), send](std::error_code ec) {
+    if (ec) {
+      auto cb = std::move(send->done);
+      cb(ec);
+      return;
+    }
+    self->sending_file_ = true;
+    self->continue_send_file(send);
+  });
+}
+
+void Socket::finish_send_file(const std::shared_ptr<FileSend>& send, std::error_code ec) {
+  sending_file_ = false;
+  auto cb = std::move(send->done);
+  cb(ec);
+  if (final_after_file_) do_final(std::move(final_after_file_));
+}
+
+void Socket::continue_send_file(const std::shared_ptr<FileSend>& send) {
+  // At most 1 MiB per call, so one large file does not keep the loop from other sockets.
+  constexpr std::uint64_t kStep = 1 << 20;
+  while (send->left > 0) {
+    if (destroyed() || !transport_ || !transport_->is_open()) {
+      finish_send_file(send, core::make_error_code(core::errc::err_socket_closed));
+      return;
+    }
+    const ssize_t n = ::sendfile(transport_->native_handle(), send->fd, &send->offset,
+                                 static_cast<std::size_t>(std::min(send->left, kStep)));
+    if (n > 0) {
+      send->left -= static_cast<std::uint64_t>(n);
+      bytes_sent_ += static_cast<std::uint64_t>(n);
+      touch();
+      if (send->left > 0 && static_cast<std::uint64_t>(n) == kStep) {
+        // A full step went out: let the loop run other work before the next one.
+        loop().post([self = self_ptr(), send] { self->continue_send_file(send); });
+        return;
+      }
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      transport_->async_wait_writable([self = self_ptr(), send](std::error_code) { self->continue_send_file(send); });
+      return;
+    }
+    // 0: the file is shorter than promised; the peer would wait for bytes that never come.
+    const std::error_code ec = n == 0 ? std::error_code(EIO, std::system_category())
+                                      : std::error_code(errno, std::system_category());
+    finish_send_file(send, ec);
+    return;
+  }
+  finish_send_file(send, {});
+}
+
 void Socket::do_final(core::Callback done) {
+  if (sending_file_) {
+    // end() came while a file is going out (the Writable does not see it): FIN after the file.
+    final_after_file_ = std::move(done);
+    return;
+  }
   if (connecting_) {
     pending_->final_step = std::move(done);
     return;

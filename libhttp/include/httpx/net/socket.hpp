@@ -122,6 +122,18 @@ class Socket : public core::Duplex {
   /// The OS descriptor, -1 before the connection is up or after destroy: for socket options
   /// libhttp does not wrap (and for tests that read them back). Node: `socket._handle.fd`.
   int native_handle() const noexcept;
+  /// httpx's addition (Node has no equivalent): sends `length` bytes of the open file `fd`,
+  /// starting at `offset`, with sendfile(2) straight from the page cache, after every byte
+  /// already written. Backpressure as for writes: while the kernel's buffer is full it waits for
+  /// writability, so a slow peer holds no file data in memory. `done` runs once (never inside
+  /// this call) when all bytes went to the kernel, or with the error: the socket's write error,
+  /// ERR_SOCKET_CLOSED when it closed meanwhile, EIO when the file ended before `length`.
+  /// Legal only while can_send_file(); the caller writes nothing else until `done` ran, and
+  /// keeps `fd` open until then.
+  void send_file(int fd, std::uint64_t offset, std::uint64_t length, core::Callback done);
+  /// httpx's addition: true when the socket is connected over a plain byte stream (TCP or Unix,
+  /// not TLS), so send_file() may be used.
+  bool can_send_file() const noexcept;
   /// Node: `socket.remoteAddress` ("" when unknown or for Unix sockets). Read from the operating
   /// system on first use (or when the socket closes) and kept, so they stay readable after close.
   const std::string& remote_address() const { return addresses().remote_address; }
@@ -173,6 +185,9 @@ class Socket : public core::Duplex {
   void start_reading();
   void on_readable(std::error_code ec);
   void write_buffers(std::vector<std::string> chunks, core::Callback done);
+  struct FileSend;
+  void continue_send_file(const std::shared_ptr<FileSend>& send);
+  void finish_send_file(const std::shared_ptr<FileSend>& send, std::error_code ec);
   void continue_write(const std::shared_ptr<Write>& write);
   void touch();
   static void on_idle(void* self);
@@ -204,6 +219,8 @@ class Socket : public core::Duplex {
   mutable std::unique_ptr<Addresses> addresses_;
   std::uint64_t bytes_read_ = 0;
   std::uint64_t bytes_sent_ = 0;  // taken by the kernel; bytes_written() adds the queued ones
+  bool sending_file_ = false;      // a send_file() is between its first and last sendfile(2)
+  core::Callback final_after_file_;  // do_final() that came meanwhile: the FIN waits for the file
 };
 
 }  // namespace httpx::net
