@@ -4,7 +4,7 @@ complete -c httpx -n '__fish_use_subcommand' -l version -s V -d 'Print the versi
 complete -c httpx -n '__fish_use_subcommand' -l help -s h -d 'Print this help and exit'
 complete -c httpx -n '__fish_use_subcommand' -a request -d 'Send one HTTP request and print the response (http.request)'
 complete -c httpx -n '__fish_use_subcommand' -a get -d 'Send a GET request and print the response (http.get)'
-complete -c httpx -n '__fish_use_subcommand' -a serve -d 'Run an HTTP server (libhttp'\''s http.Server)'
+complete -c httpx -n '__fish_use_subcommand' -a serve -d 'Serve a directory over HTTP, or echo requests (libhttp'\''s http.Server)'
 complete -c httpx -n '__fish_use_subcommand' -a bench -d 'Load-test a URL (libhttp'\''s Agent and ClientRequest; closed model, or open with --rate)'
 complete -c httpx -n '__fish_use_subcommand' -a completion -d 'Print the shell completion script for bash, zsh or fish'
 complete -c httpx -n '__fish_seen_subcommand_from request' -l help -s h -d 'Print this help and exit'

@@ -345,7 +345,7 @@ int run_serve(const ServeFlags& f, std::ostream& err) {
 }  // namespace
 
 void add_serve_command(Cli& cli) {
-  auto* sub = cli.app->add_subcommand("serve", "Run an HTTP server (libhttp's http.Server)");
+  auto* sub = cli.app->add_subcommand("serve", "Serve a directory over HTTP, or echo requests (libhttp's http.Server)");
   auto f = std::make_shared<ServeFlags>();
   sub->add_option("dir", f->dir, "Directory to serve (default: the current directory)");
   sub->add_flag("--echo", f->echo,
