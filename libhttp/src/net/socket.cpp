@@ -514,8 +514,9 @@ void Socket::finish_send_file(const std::shared_ptr<FileSend>& send, std::error_
 }
 
 void Socket::continue_send_file(const std::shared_ptr<FileSend>& send) {
-  // At most 1 MiB per call, so one large file does not keep the loop from other sockets.
-  constexpr std::uint64_t kStep = 1 << 20;
+  // At most 4 MiB per call (nginx's sendfile_max_chunk is 2 MiB), so one large file does not keep
+  // the loop from other sockets for long.
+  constexpr std::uint64_t kStep = 4 << 20;
   while (send->left > 0) {
     if (destroyed() || !transport_ || !transport_->is_open()) {
       finish_send_file(send, core::make_error_code(core::errc::err_socket_closed));
