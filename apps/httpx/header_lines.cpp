@@ -2,22 +2,16 @@
 
 #include <string_view>
 
+#include "httpx/field_text.hpp"
+
 namespace httpx::app {
-namespace {
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return std::string(s);
-}
-
-}  // namespace
 
 http::HeaderList header_list(const std::vector<std::string>& lines) {
   http::HeaderList out;
   for (const auto& line : lines) {
     const auto colon = line.find(':');
-    out.emplace_back(trim(std::string_view(line).substr(0, colon)), trim(std::string_view(line).substr(colon + 1)));
+    const std::string_view text(line);
+    out.emplace_back(std::string(trim_ows(text.substr(0, colon))), std::string(trim_ows(text.substr(colon + 1))));
   }
   return out;
 }

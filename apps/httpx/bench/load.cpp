@@ -5,8 +5,6 @@
 
 #include <fmt/format.h>
 
-#include <strings.h>
-
 #include <algorithm>
 #include <atomic>
 #include <csignal>
@@ -15,6 +13,8 @@
 #include <stdexcept>
 #include <thread>
 #include <vector>
+
+#include "httpx/field_text.hpp"
 
 namespace httpx::app::bench {
 namespace {
@@ -116,9 +116,8 @@ class Worker {
     http::HeaderList headers = options_.headers;
     // Node keeps a connection alive whenever the agent has a finite maxSockets, even without
     // keepAlive; --no-keep-alive means a connection per request, so it says so in each request.
-    const bool has_connection = std::any_of(headers.begin(), headers.end(), [](const auto& h) {
-      return h.first.size() == 10 && strncasecmp(h.first.c_str(), "connection", 10) == 0;
-    });
+    const bool has_connection =
+        std::any_of(headers.begin(), headers.end(), [](const auto& h) { return iequals(h.first, "connection"); });
     if (!options_.keep_alive && !has_connection) headers.emplace_back("Connection", "close");
     if (!headers.empty()) o.headers = std::move(headers);
     return o;

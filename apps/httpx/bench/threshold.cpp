@@ -6,6 +6,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "httpx/field_text.hpp"
+
 namespace httpx::app::bench {
 namespace {
 
@@ -21,12 +23,6 @@ std::pair<std::string_view, std::string_view> split_unit(std::string_view text) 
   std::size_t i = 0;
   while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
   return {text.substr(0, i), text.substr(i)};
-}
-
-std::string trimmed(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  return std::string(s);
 }
 
 }  // namespace
@@ -59,12 +55,12 @@ Threshold Threshold::parse(std::string_view text) {
   if (op_at == std::string_view::npos) {
     throw std::invalid_argument(fmt::format("threshold '{}' has no comparison (use e.g. 'p99<50ms', 'rps>1000')", text));
   }
-  const std::string metric = trimmed(text.substr(0, op_at));
+  const std::string metric(trim_ows(text.substr(0, op_at)));
   std::size_t value_at = op_at + 1;
   const bool or_equal = value_at < text.size() && text[value_at] == '=';
   if (or_equal) ++value_at;
   t.op = text[op_at] == '<' ? (or_equal ? Op::le : Op::lt) : (or_equal ? Op::ge : Op::gt);
-  const std::string value_text = trimmed(text.substr(value_at));
+  const std::string value_text(trim_ows(text.substr(value_at)));
   const auto [number, unit] = split_unit(value_text);
   if (!parse_number(number, t.value)) {
     throw std::invalid_argument(fmt::format("threshold '{}': '{}' is not a number", text, value_text));

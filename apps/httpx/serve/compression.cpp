@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
-#include "httpx/serve/field_text.hpp"
+#include "httpx/field_text.hpp"
 
 namespace httpx::app {
 namespace {

@@ -5,7 +5,7 @@
 #include <charconv>
 #include <optional>
 
-#include "httpx/serve/field_text.hpp"
+#include "httpx/field_text.hpp"
 
 namespace httpx::app {
 namespace {

@@ -23,6 +23,7 @@
 #include <httpx/http.hpp>
 
 #include "httpx/exit_codes.hpp"
+#include "httpx/header_lines.hpp"
 #include "httpx/serve/access_log.hpp"
 #include "httpx/serve/auth.hpp"
 #include "httpx/serve/echo.hpp"
@@ -152,18 +153,14 @@ StaticOptions static_options(const ServeFlags& f) {
     if (colon == std::string::npos || colon == 0) {
       throw UsageError{fmt::format("serve: --header takes 'Name: value', got '{}'", h)};
     }
-    std::string name = h.substr(0, colon);
-    std::string_view value(h);
-    value.remove_prefix(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    auto header = header_list({h}).front();
     try {
-      http::validate_header_name(name);
-      http::validate_header_value(name, value);
+      http::validate_header_name(header.first);
+      http::validate_header_value(header.first, header.second);
     } catch (const core::Error& e) {
       throw UsageError{fmt::format("serve: bad --header '{}': {}", h, e.what())};
     }
-    o.headers.emplace_back(std::move(name), std::string(value));
+    o.headers.push_back(std::move(header));
   }
   return o;
 }

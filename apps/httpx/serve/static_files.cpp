@@ -14,7 +14,7 @@
 #include <cstdlib>
 
 #include "httpx/serve/conditional.hpp"
-#include "httpx/serve/field_text.hpp"
+#include "httpx/field_text.hpp"
 
 namespace httpx::app {
 namespace {

@@ -16,7 +16,7 @@
 #include "httpx/serve/auth.hpp"
 #include "httpx/serve/compression.hpp"
 #include "httpx/serve/conditional.hpp"
-#include "httpx/serve/field_text.hpp"
+#include "httpx/field_text.hpp"
 #include "httpx/serve/listing.hpp"
 #include "httpx/serve/ranges.hpp"
 #include "httpx/serve/upload.hpp"

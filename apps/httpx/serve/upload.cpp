@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "httpx/serve/field_text.hpp"
+#include "httpx/field_text.hpp"
 #include "httpx/serve/static_files.hpp"
 
 namespace httpx::app {

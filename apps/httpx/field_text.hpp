@@ -1,4 +1,5 @@
-/// `httpx serve`: the small text helpers that header-field parsing needs (RFC 9110 §5.6).
+/// The small text helpers that header-field and flag parsing need (RFC 9110 §5.6), shared by the
+/// subcommands.
 #pragma once
 
 #include <string_view>
